@@ -1,0 +1,47 @@
+# Two commands do everything on a fresh machine with Python 3.11: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+STAMP := $(VENV)/.installed
+ENV := source scripts/airflow_env.sh &&
+
+.PHONY: demo test services lint up calendar install clean ingest templates plans
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Cần Python 3.11 ($(PYTHON)) / Python 3.11 is required"; exit 1; }
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	$(VENV)/bin/pip install -q --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(ENV) python -m bhxh.demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check include dags plugins tests
+
+test: $(STAMP) lint services
+	$(ENV) python -m pytest -q
+
+calendar: $(STAMP)
+	@$(ENV) python -m bhxh.calendar_cli --year $(or $(YEAR),$(shell date +%Y)) $(if $(FORMAT),--format $(FORMAT))
+
+up: $(STAMP)
+	bash scripts/up.sh
+
+clean:
+	rm -rf airflow_home out var
+
+ingest: $(STAMP)
+	@$(ENV) python -m bhxh.ingest_cli "$(FILE)"
+
+templates: $(STAMP)
+	$(ENV) python -m bhxh.templates_cli
+
+plans: $(STAMP)
+	@$(ENV) python -m bhxh.plans
+
+services:
+	@bash scripts/services.sh

@@ -1,0 +1,38 @@
+"""Reads Airflow connections and settings for the domain package; imported only inside tasks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+STORE_CONN_ID = "bhxh_store"
+APPRISE_CONN_ID = "bhxh_apprise"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def store_url() -> str:
+    """The store's SQLAlchemy URL: the `bhxh_store` connection's extra `url`, else $BHXH_STORE_URL, else SQLite."""
+    from airflow.sdk import BaseHook
+
+    from bhxh.store import default_url
+
+    try:
+        conn = BaseHook.get_connection(STORE_CONN_ID)
+    except Exception:  # no such connection: fall back to the environment or the embedded default
+        return default_url()
+    return conn.extra_dejson.get("url") or default_url()
+
+
+def out_dir() -> Path:
+    return Path(os.environ.get("BHXH_OUT_DIR") or PROJECT_ROOT / "out" / "reports")
+
+
+def channel_urls() -> dict[str, list[str]]:
+    """Channel URLs by tag ("email", "chat", ...) from the apprise connection, read through the apprise hook."""
+    from airflow.providers.apprise.hooks.apprise import AppriseHook
+
+    from bhxh.notify import channel_urls_from_config
+
+    hook = AppriseHook(apprise_conn_id=APPRISE_CONN_ID)
+    conn = hook.get_connection(APPRISE_CONN_ID)
+    return channel_urls_from_config(hook.get_config_from_conn(conn))

@@ -1,0 +1,170 @@
+"""One DAG per obligation of the reporting calendar ("lịch báo cáo"), generated from the catalogue.
+
+Each run is one cycle: prepare (who must report) -> validate each unit (one mapped task per unit, named by
+unit) -> consolidate and render -> completeness (read from the store) -> notify by e-mail and chat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pendulum
+from airflow.sdk import Param, dag, get_current_context, task
+
+from bhxh.calendar import default_catalogue
+from bhxh_timetable import ReportingCycleTimetable
+
+RECURRENCE_TAG = {"yearly": "hằng năm", "half-yearly": "6 tháng", "quarterly": "hằng quý", "once": "một lần"}
+
+
+def _doc(ob) -> str:
+    cycles = [c for c in default_catalogue().cycles(ob.id) if c.due_at.date() >= dt.date.today()][:3]
+    upcoming = "\n".join(
+        f"| {c.key} | {c.period_start:%d/%m/%Y} – {c.period_end:%d/%m/%Y} | {c.nominal_due:%d/%m/%Y} | "
+        f"{c.effective_last_day:%d/%m/%Y}{' (' + c.moved_because + ')' if c.moved_because else ''} |"
+        for c in cycles
+    )
+    lb = ob.legal_basis
+    return f"""### {ob.title_vi}
+*{ob.title_en}*
+
+**Căn cứ / Legal basis:** {lb.document} ngày {lb.date:%d/%m/%Y}, {lb.part}
+
+> {lb.wording}
+
+**Đơn vị báo cáo:** {", ".join(ob.reporters.groups + ob.reporters.units)} — **nhận:** `{ob.recipient}`
+
+{"**Kỳ báo cáo (diễn giải):** " + ob.period.interpretation if ob.period.interpretation else ""}
+
+| Kỳ | Kỳ số liệu | Hạn theo văn bản | Hạn thực tế (hết ngày) |
+|---|---|---|---|
+{upcoming or "| — | — | — | — |"}
+
+Chạy lại một đơn vị: xóa (Clear) đúng ô của đơn vị đó trong lưới; kỳ khác: Trigger với tham số `cycle`.
+"""
+
+
+def build_dag(ob):
+    first = default_catalogue().cycles(ob.id)[0]
+
+    @dag(
+        dag_id=f"bao_cao_{ob.id}",
+        dag_display_name=f"{ob.title_vi} ({ob.legal_basis.document})",
+        description=ob.title_en,
+        schedule=ReportingCycleTimetable(ob.id),
+        start_date=pendulum.instance(first.interval_start),
+        catchup=False,
+        max_active_runs=3,
+        tags=[ob.department, RECURRENCE_TAG[ob.recurrence], ob.legal_basis.document],
+        owner_links={},
+        default_args={"owner": ob.department, "retries": 1, "retry_delay": dt.timedelta(minutes=1)},
+        params={
+            "cycle": Param(None, type=["null", "string"], description="Kỳ báo cáo (ví dụ 2019, 2019-Q3); trống = kỳ của lần chạy"),
+        },
+        doc_md=_doc(ob),
+    )
+    def cycle_dag():
+        @task
+        def prepare() -> dict:
+            """Resolve the cycle and the units expected on its deadline; create or upgrade the store."""
+            from bhxh.calendar import cycle_for_interval
+            from bhxh.cycle import plan_cycle
+            from bhxh.store import init_store
+            from common.wiring import store_url
+
+            ctx = get_current_context()
+            key = ctx["params"].get("cycle")
+            if not key:
+                key = cycle_for_interval(default_catalogue(), ob.id, ctx["data_interval_start"]).key
+            init_store(store_url())
+            plan = plan_cycle(ob.id, key)
+            for flag in plan.flags:
+                print("CẢNH BÁO / WARNING:", flag)
+            return {"cycle": key, "units": [{"id": u.id, "name": u.name} for u in plan.units], "flags": plan.flags}
+
+        @task
+        def unit_list(prepared: dict) -> list[dict]:
+            return prepared["units"]
+
+        @task(map_index_template="{{ unit_name }}", retries=0)
+        def validate(unit: dict, prepared: dict) -> dict:
+            """Check this unit's latest submission; fail with the reasons when it is invalid."""
+            from airflow.exceptions import AirflowFailException, AirflowSkipException
+
+            from bhxh.cycle import plan_cycle, problems_text, validate_unit
+            from bhxh.store import session_factory
+            from common.wiring import store_url
+
+            get_current_context()["unit_name"] = unit["name"]
+            plan = plan_cycle(ob.id, prepared["cycle"])
+            with session_factory(store_url())() as session, session.begin():
+                outcome = validate_unit(session, plan, unit["id"])
+            if outcome.state == "invalid":
+                raise AirflowFailException(
+                    f"{unit['name']}: báo cáo không hợp lệ / invalid report:\n" + problems_text(outcome.errors)
+                )
+            if outcome.state == "missing":
+                raise AirflowSkipException(f"{unit['name']}: chưa nộp báo cáo / no report received")
+            print(f"{unit['name']}: {outcome.state}")
+            return {"unit": unit["id"], "state": outcome.state}
+
+        @task(trigger_rule="all_done")
+        def consolidate(prepared: dict) -> dict:
+            """Consolidated report (HTML, XLSX) from the store, valid submissions only."""
+            from bhxh.cycle import consolidate as build
+            from bhxh.cycle import plan_cycle, render_reports
+            from bhxh.store import session_factory
+            from common.wiring import out_dir, store_url
+
+            plan = plan_cycle(ob.id, prepared["cycle"])
+            with session_factory(store_url())() as session:
+                cons = build(session, plan)
+            return render_reports(cons, out_dir())
+
+        @task(trigger_rule="all_done")
+        def completeness(prepared: dict, _reports: dict) -> dict:
+            """State who is missing or invalid, from the store, so no unit vanishes silently."""
+            from bhxh.cycle import completeness as check
+            from bhxh.cycle import plan_cycle
+            from bhxh.store import session_factory
+            from common.wiring import store_url
+
+            plan = plan_cycle(ob.id, prepared["cycle"])
+            with session_factory(store_url())() as session:
+                result = check(session, plan)
+            print(
+                f"Phải báo cáo {result['expected']}: {result['counts']}; chưa nộp: {result['missing']}; "
+                f"không hợp lệ: {sorted(result['invalid'])}; chưa kiểm tra: {result['not_checked']}"
+            )
+            return {k: result[k] for k in ("expected", "counts", "missing", "not_checked")} | {"invalid": sorted(result["invalid"])}
+
+        @task(retries=3, retry_delay=dt.timedelta(seconds=30), retry_exponential_backoff=True)
+        def notify(prepared: dict, reports: dict, _complete: dict) -> dict:
+            """Queue the cycle's messages in the outbox and deliver them through the apprise connection."""
+            from bhxh.cycle import consolidate as build
+            from bhxh.cycle import cycle_messages, plan_cycle
+            from bhxh.notify import apprise_sender, deliver_pending, enqueue
+            from bhxh.store import session_factory
+            from common.wiring import channel_urls, store_url
+
+            plan = plan_cycle(ob.id, prepared["cycle"])
+            maker = session_factory(store_url())
+            with maker() as session, session.begin():
+                cons = build(session, plan)
+                queued = enqueue(session, cycle_messages(cons, reports))
+            result = deliver_pending(maker, apprise_sender(channel_urls()), obligation_id=ob.id, cycle_key=plan.cycle.key)
+            print(f"Thêm vào hộp thư đi: {queued}; đã gửi: {result['sent']}")
+            return {"queued": queued, **result}
+
+        prepared = prepare()
+        checked = validate.partial(prepared=prepared).expand(unit=unit_list(prepared))
+        reports = consolidate(prepared)
+        checked >> reports
+        complete = completeness(prepared, reports)
+        notify(prepared, reports, complete)
+
+    return cycle_dag()
+
+
+for _ob in default_catalogue():
+    globals()[f"bao_cao_{_ob.id}"] = build_dag(_ob)

@@ -1,0 +1,1 @@
+"""Domain package of the BHXH reporting calendar: plain Python, no Airflow import."""

@@ -1,0 +1,110 @@
+"""Loopback stand-ins for the outside world, for the demo and the tests: an SMTP server (aiosmtpd) that keeps
+every message as an .eml file, and a chat webhook receiver that keeps every POST as a .json file.
+
+    python -m bhxh.devservers --dir out/demo/sink --smtp-port 2525 --http-port 8525
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+class MailSink:
+    def __init__(self, folder: Path, port: int = 0, host: str = "127.0.0.1") -> None:
+        from aiosmtpd.controller import Controller
+
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+                name = f"{time.time_ns()}_{uuid.uuid4().hex[:8]}.eml"
+                (sink.folder / name).write_bytes(envelope.original_content or envelope.content)
+                (sink.folder / (name + ".rcpt")).write_text("\n".join(envelope.rcpt_tos), encoding="utf-8")
+                return "250 Message accepted for delivery"
+
+        self.controller = Controller(Handler(), hostname=host, port=port)
+
+    def start(self) -> int:
+        self.controller.start()
+        return self.controller.server.sockets[0].getsockname()[1]
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def messages(self) -> list[Path]:
+        return sorted(self.folder.glob("*.eml"))
+
+
+class WebhookSink:
+    """Keeps every JSON POST; `fail_first` answers 500 to that many requests first (a failing channel)."""
+
+    def __init__(self, folder: Path, port: int = 0, host: str = "127.0.0.1", fail_first: int = 0) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.fail_left = fail_first
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                if sink.fail_left > 0:
+                    sink.fail_left -= 1
+                    self.send_response(500)
+                    self.end_headers()
+                    return
+                name = f"{time.time_ns()}_{uuid.uuid4().hex[:8]}.json"
+                (sink.folder / name).write_bytes(body)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> int:
+        self.thread.start()
+        return self.server.server_address[1]
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def messages(self) -> list[dict]:
+        return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(self.folder.glob("*.json"))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--dir", type=Path, required=True)
+    parser.add_argument("--smtp-port", type=int, default=2525)
+    parser.add_argument("--http-port", type=int, default=8525)
+    args = parser.parse_args()
+    mail = MailSink(args.dir / "mail", args.smtp_port)
+    chat = WebhookSink(args.dir / "chat", args.http_port)
+    mail.start()
+    chat.start()
+    print(f"SMTP 127.0.0.1:{args.smtp_port}, webhook http://127.0.0.1:{args.http_port}/ -> {args.dir}", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    mail.stop()
+    chat.stop()
+
+
+if __name__ == "__main__":
+    main()
