@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pendulum
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.sdk import Asset, AssetOrTimeSchedule, Param, dag, get_current_context, task
 
-from bhxh.calendar import default_catalogue
+from bhxh.calendar import default_catalogue, feeders_of
 from bhxh_timetable import ReportingCycleTimetable
 
 RECURRENCE_TAG = {"yearly": "hằng năm", "half-yearly": "6 tháng", "quarterly": "hằng quý", "once": "một lần"}
@@ -44,14 +45,24 @@ Chạy lại một đơn vị: xóa (Clear) đúng ô của đơn vị đó tron
 """
 
 
+def consolidated_asset(obligation_id: str) -> Asset:
+    """A cycle's consolidated unit data ("số liệu tổng hợp của kỳ"): feeds the next deadline's consolidation."""
+    return Asset(name=f"bhxh_{obligation_id}_consolidated", uri=f"bhxh://consolidated/{obligation_id}")
+
+
 def build_dag(ob):
     first = default_catalogue().cycles(ob.id)[0]
+    feeders = feeders_of(default_catalogue(), ob.id)
+    schedule = ReportingCycleTimetable(ob.id)
+    if feeders:
+        # Runs on its own deadline, and as soon as a feeding cycle's consolidated data is ready.
+        schedule = AssetOrTimeSchedule(timetable=schedule, assets=[consolidated_asset(f.id) for f in feeders])
 
     @dag(
         dag_id=f"bao_cao_{ob.id}",
         dag_display_name=f"{ob.title_vi} ({ob.legal_basis.document})",
         description=ob.title_en,
-        schedule=ReportingCycleTimetable(ob.id),
+        schedule=schedule,
         start_date=pendulum.instance(first.interval_start),
         catchup=False,
         max_active_runs=3,
@@ -67,13 +78,22 @@ def build_dag(ob):
         @task
         def prepare() -> dict:
             """Resolve the cycle and the units expected on its deadline; create or upgrade the store."""
-            from bhxh.calendar import cycle_for_interval
+            from bhxh.calendar import cycle_for_interval, fed_cycle
             from bhxh.cycle import plan_cycle
             from bhxh.store import init_store
             from common.wiring import store_url
 
             ctx = get_current_context()
             key = ctx["params"].get("cycle")
+            events = ctx.get("triggering_asset_events") or {}
+            if not key and events:
+                # Started by a feeding obligation's consolidated data: take the cycle it feeds.
+                for asset_events in events.values():
+                    for event in asset_events:
+                        extra = event.extra or {}
+                        fed = fed_cycle(default_catalogue(), extra.get("obligation", ""), extra.get("cycle", ""))
+                        if fed is not None and fed.obligation_id == ob.id:
+                            key = fed.key
             if not key:
                 key = cycle_for_interval(default_catalogue(), ob.id, ctx["data_interval_start"]).key
             init_store(store_url())
@@ -108,7 +128,9 @@ def build_dag(ob):
             print(f"{unit['name']}: {outcome.state}")
             return {"unit": unit["id"], "state": outcome.state}
 
-        @task(trigger_rule="all_done")
+        outlets = [consolidated_asset(ob.id)] if ob.feeds else []
+
+        @task(trigger_rule="all_done", outlets=outlets)
         def consolidate(prepared: dict) -> dict:
             """Consolidated report (HTML, XLSX) from the store, valid submissions only."""
             from bhxh.cycle import consolidate as build
@@ -119,7 +141,11 @@ def build_dag(ob):
             plan = plan_cycle(ob.id, prepared["cycle"])
             with session_factory(store_url())() as session:
                 cons = build(session, plan)
-            return render_reports(cons, out_dir())
+            paths = render_reports(cons, out_dir())
+            if outlets:
+                extra = {"obligation": ob.id, "cycle": plan.cycle.key, "expected": cons.expected, **cons.counts}
+                get_current_context()["outlet_events"][outlets[0]].extra = extra
+            return paths
 
         @task(trigger_rule="all_done")
         def completeness(prepared: dict, _reports: dict) -> dict:
@@ -161,7 +187,40 @@ def build_dag(ob):
         reports = consolidate(prepared)
         checked >> reports
         complete = completeness(prepared, reports)
-        notify(prepared, reports, complete)
+        sent = notify(prepared, reports, complete)
+        if ob.approval:
+
+            @task
+            def request_approval(prepared: dict, reports: dict) -> dict:
+                """Tell the department that a report waits for the leadership's approval in Airflow."""
+                from bhxh.cycle import approval_messages, plan_cycle
+                from bhxh.notify import apprise_sender, deliver_pending, enqueue
+                from bhxh.store import session_factory
+                from common.wiring import channel_urls, store_url
+
+                plan = plan_cycle(ob.id, prepared["cycle"])
+                maker = session_factory(store_url())
+                with maker() as session, session.begin():
+                    enqueue(session, approval_messages(plan, reports))
+                return deliver_pending(maker, apprise_sender(channel_urls()), obligation_id=ob.id, cycle_key=plan.cycle.key)
+
+            # "trình Lãnh đạo Ngành": the report goes upward only after an approval in the UI (Required
+            # Actions). Nobody answering within 3 days fails the task: nothing goes upward, the run shows
+            # failed, and the operator clears the step once the leadership has decided.
+            approve = ApprovalOperator(
+                task_id="trinh_lanh_dao_phe_duyet",
+                task_display_name="Trình Lãnh đạo Ngành phê duyệt",
+                subject=f"Phê duyệt: {ob.title_vi}",
+                body=(
+                    f"Báo cáo tổng hợp \"{ob.title_vi}\" đã sẵn sàng: "
+                    "{{ ti.xcom_pull(task_ids='consolidate')['html'] }}. "
+                    f"Phê duyệt để gửi {ob.recipient} ({ob.approval.wording})."
+                ),
+                response_timeout=dt.timedelta(days=3),
+                fail_on_reject=True,
+            )
+            complete >> request_approval(prepared, reports) >> approve
+            approve >> sent
 
     return cycle_dag()
 

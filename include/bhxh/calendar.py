@@ -385,3 +385,21 @@ def cycle_for_interval(catalogue: Catalogue, obligation_id: str, start: dt.datet
         f"No cycle of '{obligation_id}' starts on {day:%d/%m/%Y}",
         code="no_cycle",
     )
+
+
+def fed_cycle(catalogue: Catalogue, obligation_id: str, key: str) -> Cycle | None:
+    """The cycle of the obligation that `obligation_id` feeds which takes in cycle `key`: the first one whose
+    deadline is not before the feeding cycle's (15/12 feeds 25/12 of the same plan year; 30/11 feeds December)."""
+    ob = catalogue.get(obligation_id)
+    if not ob.feeds:
+        return None
+    source = catalogue.cycle(obligation_id, key)
+    for cycle in catalogue.cycles(ob.feeds, until_year=source.nominal_due.year + 1):
+        if cycle.effective_last_day >= source.effective_last_day:
+            return cycle
+    return None
+
+
+def feeders_of(catalogue: Catalogue, obligation_id: str) -> list[Obligation]:
+    """The obligations whose consolidated unit data feed `obligation_id`."""
+    return [ob for ob in catalogue if ob.feeds == obligation_id]

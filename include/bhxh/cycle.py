@@ -353,3 +353,21 @@ def outcome_dict(outcome: UnitOutcome) -> dict:
 
 def problems_text(errors: list[dict]) -> str:
     return "\n".join(f"- {Problem(**e).where_vi()}: {e['message_vi']} / {e['message_en']}" for e in errors)
+
+
+def approval_messages(plan: CyclePlan, report_paths: dict[str, str]) -> list[Message]:
+    """The request to the consolidating department to have the report approved ("trình Lãnh đạo Ngành")."""
+    ob, cycle = plan.obligation, plan.cycle
+    registry = default_registry()
+    dept = registry.successor_on(ob.department, cycle.effective_last_day)
+    if dept is None:
+        return []
+    ctx = {"obligation": ob, "cycle": cycle, "recipient": plan.recipient, "department": dept, "report_paths": report_paths}
+    subject = render("email/approval_request.subject.j2", **ctx).strip()
+    body = render("email/approval_request.txt.j2", **ctx)
+    out = []
+    if dept.email:
+        out.append(Message(ob.id, cycle.key, dept.id, "approval_request", "email", dept.email, subject, body))
+    if dept.chat:
+        out.append(Message(ob.id, cycle.key, dept.id, "approval_request", "chat", dept.chat, subject, body))
+    return out
