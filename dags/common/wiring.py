@@ -36,3 +36,12 @@ def channel_urls() -> dict[str, list[str]]:
     hook = AppriseHook(apprise_conn_id=APPRISE_CONN_ID)
     conn = hook.get_connection(APPRISE_CONN_ID)
     return channel_urls_from_config(hook.get_config_from_conn(conn))
+
+
+def inbox_dirs() -> tuple[Path, Path]:
+    """The inbox units' files arrive in ($BHXH_INBOX, default var/inbox) and where ingested files are archived."""
+    inbox = Path(os.environ.get("BHXH_INBOX") or PROJECT_ROOT / "var" / "inbox")
+    archive = Path(os.environ.get("BHXH_ARCHIVE") or PROJECT_ROOT / "var" / "archive")
+    inbox.mkdir(parents=True, exist_ok=True)
+    archive.mkdir(parents=True, exist_ok=True)
+    return inbox, archive

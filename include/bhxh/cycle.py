@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bhxh.calendar import TZ, Catalogue, Cycle, Obligation, default_catalogue
-from bhxh.intake import Problem, check_content
+from bhxh.intake import IngestResult, check_content
 from bhxh.notify import Message
 from bhxh.render import render, write_xlsx
 from bhxh.reportforms import get_form
@@ -352,7 +352,8 @@ def outcome_dict(outcome: UnitOutcome) -> dict:
 
 
 def problems_text(errors: list[dict]) -> str:
-    return "\n".join(f"- {Problem(**e).where_vi()}: {e['message_vi']} / {e['message_en']}" for e in errors)
+    # The messages already start with the cell they name (sheet, row, column).
+    return "\n".join(f"- {e['message_vi']} / {e['message_en']}" for e in errors)
 
 
 def approval_messages(plan: CyclePlan, report_paths: dict[str, str]) -> list[Message]:
@@ -370,4 +371,29 @@ def approval_messages(plan: CyclePlan, report_paths: dict[str, str]) -> list[Mes
         out.append(Message(ob.id, cycle.key, dept.id, "approval_request", "email", dept.email, subject, body))
     if dept.chat:
         out.append(Message(ob.id, cycle.key, dept.id, "approval_request", "chat", dept.chat, subject, body))
+    return out
+
+
+def intake_messages(results: list[IngestResult], catalogue: Catalogue | None = None, registry: UnitRegistry | None = None) -> list[Message]:
+    """The answer to each file a unit sent: accepted (with on time / late) or the list of errors."""
+    catalogue = catalogue or default_catalogue()
+    registry = registry or default_registry()
+    out: list[Message] = []
+    for result in results:
+        if not result.unit or result.unit not in registry or result.obligation not in catalogue.obligations:
+            continue  # nobody to answer: the file stays in the store with its reasons
+        try:
+            cycle = catalogue.cycle(result.obligation, result.period or "")
+        except Exception:  # a period the obligation never had: answer without cycle details
+            cycle = None
+        unit = registry.get(result.unit)
+        if not unit.email:
+            continue
+        ob = catalogue.get(result.obligation)
+        ctx = {"obligation": ob, "cycle": cycle, "unit": unit, "result": result, "period": result.period}
+        kind = f"received_{result.submission_id}"
+        out.append(
+            Message(ob.id, result.period or "-", unit.id, kind, "email", unit.email,
+                    render("email/received.subject.j2", **ctx).strip(), render("email/received.txt.j2", **ctx))
+        )
     return out

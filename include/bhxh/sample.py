@@ -105,7 +105,7 @@ def generate(
             elif kind == "completed_over_assigned":
                 _set(rows, "NHIEM_VU_HT", values["NHIEM_VU_GIAO"] + 3)
         if index == resubmit:
-            first = out_dir / ("v1_" + name)
+            first = out_dir / "v1" / name  # the first version, sent earlier under the same name
             bad = [list(r) for r in rows]
             _set(bad, "NHIEM_VU_HT", -2)
             write_report_xlsx(first, form, meta, bad, unit_name=unit.name)

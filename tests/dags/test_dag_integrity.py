@@ -42,7 +42,9 @@ def test_every_dag_serializes(dagbag):
 def test_tags_owner_retries(dagbag):
     for dag in dagbag.dags.values():
         assert dag.tags, dag.dag_id
-        assert dag.doc_md and "Căn cứ" in dag.doc_md
+        assert dag.doc_md, dag.dag_id
+        if dag.dag_id.startswith("bao_cao_"):
+            assert "Căn cứ" in dag.doc_md  # every reporting DAG quotes its legal basis
         for task in dag.tasks:
             assert task.owner and task.owner != "airflow", task.task_id
 

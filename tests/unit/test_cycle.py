@@ -37,3 +37,33 @@ def test_approval_request_goes_to_the_department():
     assert {m.channel for m in messages} == {"email", "chat"}
     assert all(m.unit_id == "vu_pc" and m.kind == "approval_request" for m in messages)
     assert "Vụ Pháp chế" in messages[0].body and "trình Lãnh đạo Ngành" in messages[0].body
+
+
+def test_intake_answers_each_file_once(tmp_path):
+    import datetime as dt
+
+    from bhxh.cycle import intake_messages
+    from bhxh.forms_xlsx import file_name, form_rows, write_report_xlsx
+    from bhxh.intake import ingest
+    from bhxh.notify import enqueue
+    from bhxh.reportforms import get_form
+    from bhxh.store import init_store, session_factory
+
+    url = f"sqlite:///{tmp_path / 's.sqlite'}"
+    init_store(url)
+    form = get_form("nq51_indicators")
+    meta = {"unit": "bhxh_tinh_yen_bai", "obligation": "nq51_action_programme", "period": "2019"}
+    rows = form_rows(form, {"NHIEM_VU_GIAO": 5, "NHIEM_VU_HT": 7})  # completed > assigned, and indicators missing
+    path = write_report_xlsx(tmp_path / file_name("nq51_action_programme", "2019", "bhxh_tinh_yen_bai"), form, meta, rows)
+    maker = session_factory(url)
+    received = dt.datetime(2019, 11, 10, 9, tzinfo=dt.UTC)
+    with maker() as session, session.begin():
+        first = ingest(session, path.read_bytes(), path.name, received)
+        again = ingest(session, path.read_bytes(), path.name, received)
+        messages = intake_messages([first, again])
+        assert enqueue(session, messages) == 1  # the same file twice is answered once
+    assert first.status == "rejected" and again.duplicate
+    body = messages[0].body
+    assert "Kính gửi: BHXH tỉnh Yên Bái" in body and "chưa hợp lệ" in body
+    assert "Sheet 'Chỉ tiêu'" in body
+    assert body.count("Sheet 'Chỉ tiêu', dòng") == body.count("- Sheet 'Chỉ tiêu', dòng")  # location said once per error

@@ -1,0 +1,62 @@
+"""Intake of units' report files ("tiếp nhận báo cáo"): every 10 minutes, ingest what arrived in the inbox.
+
+A short schedule rather than a sensor: a sensor would hold a worker slot all day to notice a few files, while a
+run that finds nothing costs a second; every run is idempotent (the same file is stored once, by checksum), and
+a file is archived only after the store committed it, so a store outage leaves files in the inbox for the next
+run. Each unit then gets an acknowledgement or its list of errors by e-mail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pendulum
+from airflow.sdk import dag, task
+
+
+@dag(
+    dag_id="tiep_nhan_bao_cao",
+    dag_display_name="Tiếp nhận báo cáo của đơn vị (hộp thư đến)",
+    description="Ingest units' report files from the inbox folder",
+    schedule="*/10 * * * *",
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Ho_Chi_Minh"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["tiếp nhận", "thường xuyên"],
+    default_args={"owner": "van_phong", "retries": 2, "retry_delay": dt.timedelta(minutes=2)},
+    doc_md=__doc__,
+)
+def tiep_nhan_bao_cao():
+    @task
+    def ingest_inbox() -> dict:
+        """Store every stable file of the inbox with its checksum; leave them all there if the store is down."""
+        from bhxh.cycle import intake_messages
+        from bhxh.intake_watch import ingest_inbox as run
+        from bhxh.notify import enqueue
+        from bhxh.store import init_store, session_factory
+        from common.wiring import inbox_dirs, store_url
+
+        inbox, archive = inbox_dirs()
+        init_store(store_url())
+        maker = session_factory(store_url())
+        result = run(inbox, maker, archive)
+        results = [r for _path, r in result.ingested]
+        with maker() as session, session.begin():
+            queued = enqueue(session, intake_messages(results))
+        if result.store_error:
+            raise RuntimeError(f"Kho báo cáo không truy cập được / store unavailable: {result.store_error}")
+        print(f"Đã tiếp nhận {len(results)} tệp; chưa ổn định {len(result.unstable)}; lỗi đọc {len(result.failed)}")
+        return {"ingested": len(results), "queued": queued, "unstable": result.unstable}
+
+    @task(retries=3, retry_delay=dt.timedelta(seconds=30), retry_exponential_backoff=True)
+    def send_answers(_summary: dict) -> dict:
+        from bhxh.notify import apprise_sender, deliver_pending
+        from bhxh.store import session_factory
+        from common.wiring import channel_urls, store_url
+
+        return deliver_pending(session_factory(store_url()), apprise_sender(channel_urls()), channel="email")
+
+    send_answers(ingest_inbox())
+
+
+tiep_nhan_bao_cao()
