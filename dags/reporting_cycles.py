@@ -132,7 +132,9 @@ def build_dag(ob):
 
         @task(trigger_rule="all_done", outlets=outlets)
         def consolidate(prepared: dict) -> dict:
-            """Consolidated report (HTML, XLSX) from the store, valid submissions only."""
+            """Consolidated report (HTML, XLSX, DOCX) from the store, valid submissions only, compared with the
+            targets and the previous cycle."""
+            from bhxh.comparison import compare
             from bhxh.cycle import consolidate as build
             from bhxh.cycle import plan_cycle, render_reports
             from bhxh.store import session_factory
@@ -141,7 +143,8 @@ def build_dag(ob):
             plan = plan_cycle(ob.id, prepared["cycle"])
             with session_factory(store_url())() as session:
                 cons = build(session, plan)
-            paths = render_reports(cons, out_dir())
+                comparison = compare(session, cons)
+            paths = render_reports(cons, out_dir(), comparison)
             if outlets:
                 extra = {"obligation": ob.id, "cycle": plan.cycle.key, "expected": cons.expected, **cons.counts}
                 get_current_context()["outlet_events"][outlets[0]].extra = extra

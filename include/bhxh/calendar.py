@@ -111,6 +111,8 @@ class Obligation(_Strict):
     template: str
     schema_name: str = Field(alias="schema")
     feeds: str | None = None
+    plan: str | None = None  # the plan (bhxh.plans) a plan-based report reports on
+    from_plan_task: str | None = None  # the plan task this obligation is derived from (see resolve_plan_task)
 
     @model_validator(mode="after")
     def _consistent(self) -> Obligation:
@@ -317,6 +319,8 @@ class Catalogue:
         obligations, seen = [], set()
         for index, item in enumerate(items):
             ident = item.get("id", f"#{index + 1}") if isinstance(item, dict) else f"#{index + 1}"
+            if isinstance(item, dict):
+                item = resolve_plan_task(item, path)
             try:
                 ob = Obligation.model_validate(item)
             except ValidationError as exc:
@@ -332,7 +336,15 @@ class Catalogue:
                 )
             seen.add(ob.id)
             obligations.append(ob)
+        from bhxh.plans import PLAN_IDS
+
         for ob in obligations:
+            if ob.plan and ob.plan not in PLAN_IDS:
+                raise DataFileError(
+                    f"{path}: '{ob.id}' dẫn chiếu kế hoạch '{ob.plan}' không có trong dữ liệu kế hoạch",
+                    f"{path}: '{ob.id}' names unknown plan '{ob.plan}'",
+                    code="catalogue_entry",
+                )
             if ob.feeds and ob.feeds not in seen:
                 raise DataFileError(
                     f"{path}: '{ob.id}' chuyển số liệu cho '{ob.feeds}' nhưng nghĩa vụ này không có trong danh mục",
@@ -365,6 +377,28 @@ class Catalogue:
         """Every cycle whose nominal due date falls in `year`, ordered by due date."""
         found = [c for ob in self for c in self.cycles(ob.id, until_year=year + 1) if c.nominal_due.year == year]
         return sorted(found, key=lambda c: (c.nominal_due, c.obligation_id))
+
+
+PLAN_TASK_FIELDS = ("legal_basis", "reporters", "department", "recurrence", "deadline")
+
+
+def resolve_plan_task(item: dict, path: Path | None = None) -> dict:
+    """A catalogue entry with `from_plan_task` completed from the plan's task data (bhxh.plans): the timed
+    report is typed once, in the plan; the entry must not type the fields it takes from there."""
+    ref = item.get("from_plan_task")
+    if not ref:
+        return item
+    from bhxh.plans import find_task, obligation_fields
+
+    typed = [k for k in PLAN_TASK_FIELDS if k in item]
+    if typed:
+        raise DataFileError(
+            f"{path}: '{item.get('id')}' lấy từ nhiệm vụ {ref} của kế hoạch nhưng lại ghi {typed}; hãy xóa các trường này",
+            f"{path}: '{item.get('id')}' comes from plan task {ref} but also types {typed}; remove them",
+            code="catalogue_entry",
+        )
+    plan, task = find_task(str(ref), item.get("plan"))
+    return {**item, "plan": plan.id, **obligation_fields(plan, task)}
 
 
 @lru_cache(maxsize=1)

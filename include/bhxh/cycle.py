@@ -179,6 +179,8 @@ class Consolidated:
     totals: dict[str, float | None]
     counts: dict[str, int]
     not_checked: list[str]
+    task_rows: dict[str, list[dict]] = field(default_factory=dict)  # unit id -> its valid task-sheet rows
+    previous_task_rows: dict[str, list[dict]] | None = None  # the same for the previous cycle, if any
 
     @property
     def expected(self) -> int:
@@ -208,6 +210,7 @@ def consolidate(session: Session, plan: CyclePlan) -> Consolidated:
         )
     }
     rows, not_checked = [], []
+    task_rows: dict[str, list[dict]] = {}
     kinds = {i.code: i.kind for i in form.indicators}
     sums: dict[str, float] = dict.fromkeys(kinds, 0.0)
     seen: dict[str, int] = dict.fromkeys(kinds, 0)
@@ -222,6 +225,8 @@ def consolidate(session: Session, plan: CyclePlan) -> Consolidated:
         if result.state in ("on_time", "late") and result.submission_id:
             sub = session.get(Submission, result.submission_id)
             received = _local(sub.received_at)
+            if (sub.data or {}).get("tasks") is not None:
+                task_rows[unit.id] = sub.data["tasks"]
             for rec in (sub.data or {}).get("rows", []):
                 values[rec["code"]] = rec.get("actual")
                 if rec.get("actual") is not None and rec["code"] in sums:
@@ -238,7 +243,28 @@ def consolidate(session: Session, plan: CyclePlan) -> Consolidated:
         else:
             totals[code] = sums[code] if seen[code] else None
     counts = {s: sum(1 for r in rows if r.state == s) for s in STATES}
-    return Consolidated(plan, rows, totals, counts, not_checked)
+    previous = _previous_task_rows(session, plan) if ob.plan else None
+    return Consolidated(plan, rows, totals, counts, not_checked, task_rows, previous)
+
+
+def _previous_task_rows(session: Session, plan: CyclePlan) -> dict[str, list[dict]] | None:
+    """The valid task-sheet rows of the cycle before this one (None for a first or one-off cycle)."""
+    ob, cycle = plan.obligation, plan.cycle
+    keys = ob.cycle_keys(until_year=plan.cycle.period_end.year + 1)
+    if cycle.key not in keys or keys.index(cycle.key) == 0:
+        return None
+    previous_key = keys[keys.index(cycle.key) - 1]
+    out: dict[str, list[dict]] = {}
+    for result in session.scalars(
+        select(ValidationResult).where(
+            ValidationResult.obligation_id == ob.id, ValidationResult.cycle_key == previous_key,
+            ValidationResult.state.in_(("on_time", "late")),
+        )
+    ):
+        sub = session.get(Submission, result.submission_id) if result.submission_id else None
+        if sub is not None and (sub.data or {}).get("tasks") is not None:
+            out[result.unit_id] = sub.data["tasks"]
+    return out
 
 
 def completeness(session: Session, plan: CyclePlan) -> dict:
@@ -255,13 +281,14 @@ def completeness(session: Session, plan: CyclePlan) -> dict:
 
 
 # -- rendering ------------------------------------------------------------------------------------------
-def render_reports(cons: Consolidated, out_dir: Path) -> dict[str, str]:
-    """The consolidated report as HTML and XLSX under out_dir/<obligation>/<cycle>/."""
+def render_reports(cons: Consolidated, out_dir: Path, comparison=None) -> dict[str, str]:
+    """The consolidated report as HTML and XLSX (and, given the comparison with the targets and the previous
+    cycle from `bhxh.comparison.compare`, as a DOCX administrative document) under out_dir/<obligation>/<cycle>/."""
     plan = cons.plan
     form = get_form(plan.obligation.schema_name)
     target = out_dir / plan.obligation.id / plan.cycle.key
     target.mkdir(parents=True, exist_ok=True)
-    context = _report_context(cons, form)
+    context = {**_report_context(cons, form), "comparison": comparison}
     html_path = target / "bao_cao_tong_hop.html"
     html_path.write_text(render("reports/consolidated.html.j2", **context), encoding="utf-8")
     header = ["Mã đơn vị", "Tên đơn vị", "Tình trạng", "Thời điểm nhận"] + [f"{i.name} ({i.measure})" for i in form.indicators] + ["Lỗi"]
@@ -281,9 +308,47 @@ def render_reports(cons: Consolidated, out_dir: Path) -> dict[str, str]:
         ["Hạn theo văn bản", f"{plan.cycle.nominal_due:%d/%m/%Y}"],
         ["Hạn thực tế (hết ngày)", f"{plan.cycle.effective_last_day:%d/%m/%Y}"],
     ]
-    xlsx_path = write_xlsx(target / "bao_cao_tong_hop.xlsx", {"Tổng hợp": (header, rows), "Tình hình nộp": (["Nội dung", "Giá trị"], summary)})
+    sheets = {"Tổng hợp": (header, rows), "Tình hình nộp": (["Nội dung", "Giá trị"], summary)}
+    if comparison is not None:
+        sheets["So sánh"] = _comparison_sheet(comparison)
+    task_paths: dict[str, str] = {}
+    if plan.obligation.plan:
+        from bhxh.plans import load_plans
+        from bhxh.task_consolidation import consolidate_tasks, frames_from_records, render_html, xlsx_sheets
+
+        tasks = consolidate_tasks(
+            load_plans()[plan.obligation.plan], frames_from_records(cons.task_rows), plan.cycle.effective_last_day,
+            units=[u.id for u in plan.units], previous=frames_from_records(cons.previous_task_rows), cycle_key=plan.cycle.key,
+        )
+        tasks_html = target / "tong_hop_nhiem_vu.html"
+        tasks_html.write_text(render_html(tasks), encoding="utf-8")
+        task_paths["tasks_html"] = str(tasks_html)
+        sheets.update(xlsx_sheets(tasks))
+    xlsx_path = write_xlsx(target / "bao_cao_tong_hop.xlsx", sheets)
     (target / "tong_hop.json").write_text(json.dumps(_summary_json(cons), ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
-    return {"html": str(html_path), "xlsx": str(xlsx_path)}
+    paths = {"html": str(html_path), "xlsx": str(xlsx_path), **task_paths}
+    if comparison is not None:
+        from bhxh.docx_report import Signer, render_docx  # imports cycle.py itself
+
+        # The document date is the cycle's effective deadline so that a re-run renders the same document.
+        docx = render_docx(cons, comparison, target / "bao_cao_tong_hop.docx", number="", place="", signer=Signer(),
+                           issued_on=plan.cycle.effective_last_day)
+        paths["docx"] = str(docx)
+    return paths
+
+
+def _comparison_sheet(comparison) -> tuple[list[str], list[list]]:
+    """One row per unit and indicator: value, target, gap, previous cycle, change (numbers, never formulas)."""
+    header = ["Mã đơn vị", "Tên đơn vị", "Tình trạng", "Mã chỉ tiêu", "Kỳ này", "Mục tiêu", "Năm mục tiêu", "Chênh lệch",
+              f"Kỳ trước ({comparison.previous_cycle_key or '—'})", "Tăng/giảm"]
+    rows = []
+    for u in comparison.units:
+        for code, c in u.cells.items():
+            rows.append([u.unit_id, u.unit_name, STATE_VI.get(u.state, u.state), code, c.value, c.target, c.target_year,
+                         c.gap, c.previous, c.change])
+    for code, c in comparison.totals.items():
+        rows.append(["", "TỔNG HỢP", "", code, c.value, c.target, c.target_year, c.gap, c.previous, c.change])
+    return header, rows
 
 
 def _report_context(cons: Consolidated, form) -> dict:
@@ -336,7 +401,8 @@ def cycle_messages(cons: Consolidated, report_paths: dict[str, str]) -> list[Mes
                 Message(
                     ob.id, cycle.key, plan.recipient.id, "consolidated", "email", plan.recipient.email,
                     render("email/consolidated.subject.j2", **ctx).strip(), render("email/consolidated.html.j2", **ctx),
-                    body_format="html", attachments=(report_paths["xlsx"], report_paths["html"]),
+                    body_format="html",
+                    attachments=tuple(report_paths[k] for k in ("xlsx", "docx", "html") if k in report_paths),
                 )
             )
         if plan.recipient.chat:

@@ -23,7 +23,10 @@ def _meta_rows(meta: dict[str, str]) -> list[tuple[str, str]]:
     return [(label, meta.get(key, "")) for label, key in META_LABELS.items()]
 
 
-def write_report_xlsx(path: Path, form: ReportForm, meta: dict[str, str], rows: list[list], *, unit_name: str = "") -> Path:
+def write_report_xlsx(
+    path: Path, form: ReportForm, meta: dict[str, str], rows: list[list], *, unit_name: str = "", tasks: tuple | None = None
+) -> Path:
+    """`tasks`: (plan, unit id, day) for a plan-based obligation: the workbook also gets the unit's task sheets."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -41,6 +44,11 @@ def write_report_xlsx(path: Path, form: ReportForm, meta: dict[str, str], rows: 
         cell.font = Font(bold=True)
     for row in rows:
         ws.append(row)
+    if tasks is not None:
+        from bhxh.task_reports import write_task_sheets
+
+        plan, unit_id, day = tasks
+        write_task_sheets(wb, plan, unit_id, day)
     help_ws = wb.create_sheet(INSTRUCTIONS_SHEET)
     for line in instructions(form):
         help_ws.append([line])

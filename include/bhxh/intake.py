@@ -85,6 +85,7 @@ class ParsedReport:
     problems: list[Problem] = field(default_factory=list)
     kind: str | None = None  # xlsx | csv
     formula_cells: set[tuple[int, str]] = field(default_factory=set)  # (row, column key) reported as formulas
+    tasks: pd.DataFrame | None = None  # the task sheets of a plan-based report (bhxh.task_reports), if any
 
 
 def sha256(content: bytes) -> str:
@@ -744,6 +745,17 @@ def check_content(
         else:
             parsed.problems.append(_problem("unknown_unit", f"Mã đơn vị '{_short(unit_id)}' không có trong danh mục đơn vị. Hãy ghi đúng mã đơn vị đã được cấp (xem sheet '{META_SHEET}' của tệp mẫu).", f"Unit code '{_short(unit_id)}' is not in the unit registry. Write the unit code you were given.", sheet=meta_sheet, column="Mã đơn vị"))
     problems = validate_report(parsed, form, obligation_id=obligation_id, cycle=cycle, unit_group=unit_group, unit_exists=unit_exists, filename=filename)
+    ob = catalogue.obligations.get(obligation_id or "")
+    plan_id = ob.plan if ob else None
+    if plan_id and parsed.kind == "xlsx" and unit_id and unit_id in registry:
+        from bhxh.task_reports import check_task_content, has_task_sheets
+
+        if has_task_sheets(content):
+            from bhxh.plans import load_plans
+
+            day = cycle.effective_last_day if cycle else dt.date.today()
+            parsed.tasks, task_problems = check_task_content(content, load_plans()[plan_id], unit_id, day, registry=registry)
+            problems.extend(task_problems)
     return parsed, problems, cycle
 
 
@@ -808,6 +820,8 @@ def ingest(
     data = None
     if not problems and parsed.frame is not None:
         data = {"rows": _jsonable(parsed.frame)}
+        if parsed.tasks is not None:
+            data["tasks"] = _jsonable(parsed.tasks)
     sub = Submission(
         obligation_id=meta["obligation"], cycle_key=meta["period"], unit_id=meta["unit"], sha256=digest,
         original_name=Path(filename).name[:255], size=len(content), received_at=received_at, status=status, late=late,

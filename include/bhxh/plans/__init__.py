@@ -6,6 +6,17 @@ plans["cchc_2021_2030"].tasks_led_by("vu_tckt")
 timed_reports()                           # tasks whose product is a report due in a given month
 """
 
-from bhxh.plans.model import PLAN_IDS, PLANS_DIR, Plan, Task, load_plans, timed_reports
+from bhxh.plans.model import (
+    PLAN_IDS,
+    PLANS_DIR,
+    Plan,
+    Task,
+    find_task,
+    load_plans,
+    obligation_fields,
+    timed_reports,
+)
 
-__all__ = ["PLAN_IDS", "PLANS_DIR", "Plan", "Task", "load_plans", "timed_reports"]
+__all__ = [
+    "PLAN_IDS", "PLANS_DIR", "Plan", "Task", "find_task", "load_plans", "obligation_fields", "timed_reports",
+]  # fmt: skip

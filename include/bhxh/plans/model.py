@@ -222,3 +222,45 @@ def timed_reports(plans: dict[str, Plan] | None = None) -> list[Task]:
             if t.product and base(t.product).startswith("bao cao") and t.due_month is not None:
                 out.append(t)
     return out
+
+
+def find_task(task_id: str, plan_id: str | None = None, plans: dict[str, Plan] | None = None) -> tuple[Plan, Task]:
+    """The plan and the task (or activity) `task_id`, in `plan_id` or, without it, in whichever plan has it."""
+    plans = load_plans() if plans is None else plans
+    candidates = [plans[plan_id]] if plan_id in plans else ([] if plan_id else [plans[p] for p in sorted(plans)])
+    found = [(plan, t) for plan in candidates for t in plan.tasks if t.id == task_id]
+    if len(found) != 1:
+        where = plan_id or "mọi kế hoạch / any plan"
+        raise DataFileError(
+            f"Không tìm thấy (hoặc có nhiều) nhiệm vụ '{task_id}' trong {where}",
+            f"Task '{task_id}' not found (or found twice) in {where}",
+            code="plan_task",
+        )
+    return found[0]
+
+
+def obligation_fields(plan: Plan, task: Task) -> dict[str, Any]:
+    """What a calendar obligation takes from a timed report of a plan (`from_plan_task` in the catalogue):
+    who reports (the lead), the deadline ("Tháng 11 hằng năm" -> during November, yearly) and the legal basis
+    (the plan, the row, its wording as written). Raises DataFileError if the task is not a dated recurring one."""
+    if task.recurrence != "yearly" or task.due_month is None or not task.lead or task.lead.startswith("group:"):
+        raise DataFileError(
+            f"Nhiệm vụ {task.id} ({plan.source}) không có người chủ trì và thời hạn 'Tháng M hằng năm' để đưa vào lịch báo cáo",
+            f"Task {task.id} ({plan.source}) has no single lead and 'Tháng M hằng năm' timing to put in the calendar",
+            code="plan_task",
+        )
+    wording = " | ".join(
+        v for v in (task.title, task.product, task.lead_text, task.cooperating_text, task.timing_text) if v
+    )
+    return {
+        "legal_basis": {
+            "document": plan.source,
+            "date": plan.issued,
+            "part": f"Phụ lục \"{plan.table}\", nhiệm vụ {task.id}",
+            "wording": wording,
+        },
+        "reporters": {"units": [task.lead, *task.co_leads]},
+        "department": task.lead,
+        "recurrence": "yearly",
+        "deadline": {"rule": "during_month", "month": task.due_month, "year_offset": 0},
+    }
