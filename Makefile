@@ -5,7 +5,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 ENV := source scripts/airflow_env.sh &&
 
-.PHONY: demo test services lint up calendar install clean ingest templates plans
+.PHONY: demo test test-fast services lint up calendar install clean ingest templates plans
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Cần Python 3.11 ($(PYTHON)) / Python 3.11 is required"; exit 1; }
@@ -22,8 +22,13 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check include dags plugins tests
 
+# Everything, slow suites (Celery topology, browser, drills) included: this is what CI runs.
 test: $(STAMP) lint services
 	$(ENV) python -m pytest -q
+
+# Without the slow suites, for a quick check while working.
+test-fast: $(STAMP) lint services
+	$(ENV) python -m pytest -q -m "not slow"
 
 calendar: $(STAMP)
 	@$(ENV) python -m bhxh.calendar_cli --year $(or $(YEAR),$(shell date +%Y)) $(if $(FORMAT),--format $(FORMAT))
