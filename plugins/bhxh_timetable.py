@@ -44,8 +44,12 @@ class ReportingCycleTimetable(Timetable):
         return cls(data["obligation_id"])
 
     def infer_manual_data_interval(self, *, run_after: DateTime) -> DataInterval:
-        """A manual run covers the latest cycle whose deadline has passed at `run_after` (or the first)."""
+        """A manual run covers the cycle starting at `run_after` if there is one, else the latest cycle whose
+        deadline has passed at `run_after` (or the first)."""
         cycles = self._cycles(run_after)
+        for cycle in cycles:  # a logical date on a period's first day (as the Trigger form offers) means that cycle
+            if cycle.interval_start == run_after:
+                return DataInterval(_dt(cycle.interval_start), _dt(cycle.interval_end))
         past = [c for c in cycles if c.due_at <= run_after]
         cycle = past[-1] if past else cycles[0]
         return DataInterval(_dt(cycle.interval_start), _dt(cycle.interval_end))

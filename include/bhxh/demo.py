@@ -81,9 +81,11 @@ def run(out: Path = ROOT / "out" / "demo", reports_dir: Path | None = None) -> d
     }
     try:
         subprocess.run(["airflow", "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
-        print("[4/5] Chạy kỳ báo cáo qua Airflow: airflow dags test bao_cao_nq51_action_programme", flush=True)
+        # The run's logical date is the cycle's first day of data, so the UI shows it as the 2019 cycle.
+        logical_date = plan_cycle(OBLIGATION, CYCLE).cycle.interval_start.isoformat()
+        print(f"[4/5] Chạy kỳ báo cáo qua Airflow: airflow dags test bao_cao_{OBLIGATION} {logical_date}", flush=True)
         proc = subprocess.run(
-            ["airflow", "dags", "test", f"bao_cao_{OBLIGATION}", "-c", json.dumps({"cycle": CYCLE})],
+            ["airflow", "dags", "test", f"bao_cao_{OBLIGATION}", logical_date, "-c", json.dumps({"cycle": CYCLE})],
             env=env, capture_output=True, text=True,
         )
         (out / "airflow_dags_test.log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
