@@ -388,10 +388,13 @@ def cycle_messages(cons: Consolidated, report_paths: dict[str, str]) -> list[Mes
     base = {"obligation": ob, "cycle": cycle, "recipient": plan.recipient}
     out: list[Message] = []
     for row in cons.rows:
-        kind = {"on_time": "acknowledgement", "late": "acknowledgement", "invalid": "errors", "missing": "overdue"}[row.state]
+        template = {"on_time": "acknowledgement", "late": "acknowledgement", "invalid": "errors", "missing": "overdue"}[row.state]
+        # A missing unit's notice shares its key with the reminder DAG's first overdue notice, so the unit gets
+        # one notice on the day after the deadline, whichever DAG comes first.
+        kind = "overdue_1" if row.state == "missing" else template
         ctx = {**base, "unit": row.unit, "row": row}
-        subject = render(f"email/{kind}.subject.j2", **ctx).strip()
-        body = render(f"email/{kind}.txt.j2", **ctx)
+        subject = render(f"email/{template}.subject.j2", **ctx).strip()
+        body = render(f"email/{template}.txt.j2", **ctx)
         if row.unit.email:
             out.append(Message(ob.id, cycle.key, row.unit.id, kind, "email", row.unit.email, subject, body))
     if plan.recipient:

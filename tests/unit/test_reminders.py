@@ -180,3 +180,15 @@ def test_all_catalogue_on_a_busy_day(session):
     keys = [m.dedup_key for m in msgs]
     assert len(keys) == len(set(keys))
     assert {(m.obligation_id, m.kind) for m in msgs} >= {("nq51_action_programme", "reminder_1")}
+
+
+def test_cycle_overdue_notice_and_reminder_share_one_key():
+    """The cycle run's notice to a missing unit and the reminder DAG's first overdue notice are one message."""
+    from bhxh.cycle import Consolidated, UnitRow, cycle_messages, plan_cycle
+
+    plan = plan_cycle("nq51_action_programme", "2019")
+    unit = plan.units[0]
+    cons = Consolidated(plan, [UnitRow(unit, "missing", None, {}, [])], {}, {"on_time": 0, "late": 0, "invalid": 0, "missing": 1}, [])
+    message = next(m for m in cycle_messages(cons, {"html": "a.html", "xlsx": "a.xlsx"}) if m.unit_id == unit.id)
+    assert message.kind == "overdue_1"
+    assert message.dedup_key == "|".join(["nq51_action_programme", "2019", unit.id, "overdue_1", "email", unit.email])
