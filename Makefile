@@ -5,7 +5,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 ENV := source scripts/airflow_env.sh &&
 
-.PHONY: demo test test-fast services lint up calendar install clean ingest templates plans
+.PHONY: demo test test-fast services browser lint up calendar install clean ingest templates plans
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Cần Python 3.11 ($(PYTHON)) / Python 3.11 is required"; exit 1; }
@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check include dags plugins tests
 
 # Everything, slow suites (Celery topology, browser, drills) included: this is what CI runs.
-test: $(STAMP) lint services
+test: $(STAMP) lint services browser
 	$(ENV) python -m pytest -q
 
 # Without the slow suites, for a quick check while working.
@@ -50,3 +50,6 @@ plans: $(STAMP)
 
 services:
 	@bash scripts/services.sh
+
+browser:
+	@bash scripts/install_chromium.sh
