@@ -14,7 +14,9 @@ from openpyxl import load_workbook
 from bhxh.calendar import TZ, Catalogue, default_catalogue
 from bhxh.cycle import plan_cycle
 from bhxh.forms_xlsx import file_name, form_rows, write_report_csv, write_report_xlsx
+from bhxh.plans import load_plans
 from bhxh.reportforms import get_form
+from bhxh.task_reports import COMPLETED, STATUSES, TASK_SHEETS, TITLE_ROWS, unit_tasks, write_task_sheets
 from bhxh.units import UnitRegistry, default_registry
 
 # Each invalid sample breaks a different rule, so the demo shows every kind of rejection message once.
@@ -75,6 +77,12 @@ def generate(
     late = set(order[10:17])
     resubmit = order[17]
     csv_units = set(order[18:21])
+    # Plan-based obligations: XLSX files carry the unit's task sheets; one otherwise valid unit leaves a task out.
+    plan_data = load_plans()[plan.obligation.plan] if plan.obligation.plan else None
+    leaves_task_out = next(
+        (i for i in order[21:] if plan_data and unit_tasks(plan_data, units[i].id, cycle.effective_last_day, registry).led),
+        None,
+    )
     files: list[SampleFile] = []
     out_dir.mkdir(parents=True, exist_ok=True)
     due = cycle.due_at
@@ -117,6 +125,10 @@ def generate(
             write_report_csv(path, form, meta, rows, encoding="cp1258" if index == min(csv_units) else "utf-8-sig")
         else:
             write_report_xlsx(path, form, meta, rows, unit_name=unit.name)
+            if plan_data is not None:
+                _fill_tasks(path, plan_data, unit.id, cycle.effective_last_day, registry, urng, leave_out=index == leaves_task_out)
+                if index == leaves_task_out:
+                    scenario = "invalid:task_left_out"
             if index in invalid and invalid[index] == "formula":
                 _put_formula(path, form)
         files.append(SampleFile(str(path), unit.id, received.astimezone(TZ).isoformat(), scenario))
@@ -129,6 +141,26 @@ def _set(rows: list[list], code: str, value) -> None:
     for row in rows:
         if row[0] == code:
             row[4] = value
+
+
+def _fill_tasks(path: Path, plan, unit_id: str, day: dt.date, registry, rng: random.Random, *, leave_out: bool) -> None:
+    """The unit's task sheets, filled as a unit would: a status per task and, when completed, the document."""
+    wb = load_workbook(path)
+    write_task_sheets(wb, plan, unit_id, day, registry=registry)
+    statuses = list(STATUSES)
+    for sheet in TASK_SHEETS:
+        ws = wb[sheet]
+        first = TITLE_ROWS + 2
+        if leave_out and sheet == TASK_SHEETS[0] and ws.max_row >= first:
+            ws.delete_rows(first)  # the first task it leads is missing from its report
+        for row in range(first, ws.max_row + 1):
+            if not ws.cell(row, 1).value:
+                continue
+            status = rng.choices(statuses, weights=(5, 3, 2, 1))[0]
+            ws.cell(row, 6, status)
+            if status == COMPLETED:
+                ws.cell(row, 7, f"Công văn số {rng.randint(100, 4999)}/BHXH ngày {rng.randint(1, 28):02d}/{rng.randint(1, 10):02d}/{day.year}")
+    wb.save(path)
 
 
 def _put_formula(path: Path, form) -> None:

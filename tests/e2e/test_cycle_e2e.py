@@ -63,10 +63,10 @@ def test_counts_and_states(demo_run):
     scen = _scenarios(demo_run["tmp"])
     invalid_units = {u for u, items in scen.items() if items[-1]["scenario"].startswith("invalid:")}
     assert set(s["invalid_units"]) == invalid_units
-    assert len(invalid_units) == 6
+    assert len(invalid_units) == 7
     # each invalid unit fails for its own reason
     reasons = {tuple(sorted(codes)) for codes in s["invalid_units"].values()}
-    assert len(reasons) == 6
+    assert len(reasons) == 7
     from bhxh.cycle import plan_cycle
 
     expected_ids = {u.id for u in plan_cycle("nq51_action_programme", "2019").units}
@@ -147,3 +147,55 @@ def test_second_run_same_report_no_message_twice(demo_run):
         assert second[key] == first[key]
     html_after = Path(second["reports"]["html"]).read_bytes()
     assert html_after == demo_run["html_before"]
+
+
+def _task_statuses(path: Path) -> dict[str, str]:
+    """The status a unit wrote for each task, read straight from its workbook."""
+    from bhxh.task_reports import STATUSES, TASK_SHEETS, TITLE_ROWS
+
+    wb = load_workbook(path)
+    out = {}
+    for sheet in TASK_SHEETS:
+        for row in wb[sheet].iter_rows(min_row=TITLE_ROWS + 2, values_only=True):
+            if row[0]:
+                out[row[0]] = STATUSES.get(row[5], row[5])
+    return out
+
+
+def test_unit_that_left_out_a_task_is_told_which(demo_run):
+    s, tmp = demo_run["first"], demo_run["tmp"]
+    left_out = next(u for u, items in _scenarios(tmp).items() if items[-1]["scenario"] == "invalid:task_left_out")
+    assert s["invalid_units"][left_out] == ["missing_task"]
+    import datetime as dt
+
+    from bhxh.plans import load_plans
+    from bhxh.task_reports import unit_tasks
+
+    led = unit_tasks(load_plans()["nq51_action_programme"], left_out, dt.date(2019, 11, 14)).led
+    sent = _task_statuses(Path(_scenarios(tmp)[left_out][-1]["path"]))
+    missing = [t.id for t in led if t.id not in sent]
+    assert len(missing) == 1
+    data = json.loads((tmp / "reports" / "nq51_action_programme" / "2019" / "tong_hop.json").read_text(encoding="utf-8"))
+    messages = " ".join(e["message_vi"] for e in data["units"][left_out]["errors"])
+    assert f"Thiếu nhiệm vụ {missing[0]}" in messages
+
+
+def test_task_matrix_equals_what_units_sent(demo_run):
+    from bhxh.task_reports import STATUSES
+
+    s, tmp = demo_run["first"], demo_run["tmp"]
+    ws = load_workbook(s["reports"]["xlsx"])["Ma trận nhiệm vụ"]
+    rows = list(ws.iter_rows(values_only=True))
+    header = rows[0]
+    matrix = {r[0]: dict(zip(header[3:], r[3:], strict=True)) for r in rows[1:]}
+    checked = 0
+    for unit_id, items in _scenarios(tmp).items():
+        last = items[-1]
+        if last["scenario"].startswith("invalid:") or not last["path"].endswith(".xlsx"):
+            continue
+        column = next(h for h in header[3:] if h.endswith(f"({unit_id})"))
+        for task_id, status in _task_statuses(Path(last["path"])).items():
+            cell = matrix[task_id][column]
+            assert STATUSES.get(cell, cell) == status, (unit_id, task_id)
+            checked += 1
+    assert checked > 100
