@@ -201,6 +201,7 @@ def board(
         runs=runs,
         task_url=task_url,
         submission_url=lambda sub_id: f"{_ui_base()}{URL_PREFIX}/nop/{int(sub_id)}",
+        tasks_url=lambda sub_id: f"{_ui_base()}{URL_PREFIX}/nhiem-vu/{int(sub_id)}",
         page_url=f"{_ui_base()}{URL_PREFIX}/",
         states=STATES,
         state_vi=STATE_VI,
@@ -245,6 +246,31 @@ def submission_file(submission_id: int, user: UserDep) -> Response:
         "Cache-Control": "private, no-store",
     }
     return Response(content, media_type=MEDIA_TYPES.get(suffix, "application/octet-stream"), headers=headers)
+
+
+@app.get("/nhiem-vu/{submission_id}", response_class=HTMLResponse, name="task_statuses")
+def task_statuses(submission_id: int, user: UserDep) -> HTMLResponse:
+    """The task statuses a unit reported in one submission (plan-based reports): the task sheets as read."""
+    from bhxh.status import dag_id_for
+    from bhxh.store import Submission, session_factory
+    from bhxh.units import default_registry
+
+    with session_factory(store_url())() as session:
+        sub = session.get(Submission, submission_id)
+        if sub is None:
+            raise HTTPException(404, "Không có bản báo cáo này / no such submission")
+        if not sub.obligation_id or not _may_read(user, dag_id_for(sub.obligation_id)):
+            raise HTTPException(403, "Không có quyền / not allowed")
+        tasks = list((sub.data or {}).get("tasks") or [])
+        registry = default_registry()
+        unit_name = registry.get(sub.unit_id).name if sub.unit_id in registry else sub.unit_id
+        from bhxh.render import environment
+
+        html = environment().get_template("status/tasks.html.j2").render(
+            sub=sub, tasks=tasks, unit_name=unit_name, errors=sub.errors or [],
+            submission_url=f"{_ui_base()}{URL_PREFIX}/nop/{int(submission_id)}", back_url=f"{_ui_base()}{URL_PREFIX}/",
+        )
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
 class StatusBoardPlugin(AirflowPlugin):

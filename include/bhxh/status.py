@@ -104,6 +104,11 @@ class StatusMatrix:
     columns: list[CycleColumn]
     rows: list[Row]
 
+    @property
+    def plan_based(self) -> bool:
+        """Units of a plan-based report also send task sheets (their statuses are linked from each cell)."""
+        return bool(self.obligation.plan)
+
     def cell(self, unit_id: str, cycle_key: str) -> Cell | None:
         for row in self.rows:
             if row.unit_id == unit_id:
