@@ -5,7 +5,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 ENV := source scripts/airflow_env.sh &&
 
-.PHONY: demo test test-fast services browser lint up calendar install clean ingest templates plans
+.PHONY: demo test test-fast services browser bench lint up calendar install clean ingest templates plans
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Cần Python 3.11 ($(PYTHON)) / Python 3.11 is required"; exit 1; }
@@ -53,3 +53,7 @@ services:
 
 browser:
 	@bash scripts/install_chromium.sh
+
+# Benchmarks (ratios to Airflow's own floor, one run each): out/bench/results.json, docs/performance.md.
+bench: $(STAMP)
+	$(ENV) python scripts/bench.py $(if $(QUICK),--quick)

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from bhxh.errors import CalendarError, DataFileError
 from bhxh.workdays import WorkdayCalendar, default_workdays
+from bhxh.yamlio import load_yaml
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 CATALOGUE_FILE = Path(__file__).parent / "data" / "catalogue.yaml"
@@ -304,7 +305,7 @@ class Catalogue:
     @classmethod
     def load(cls, path: Path = CATALOGUE_FILE) -> Catalogue:
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw = load_yaml(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
             raise DataFileError(
                 f"Không đọc được danh mục nghĩa vụ báo cáo {path}: {exc}",

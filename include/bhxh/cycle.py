@@ -99,11 +99,23 @@ class UnitOutcome:
     received_at: str | None = None
 
 
-def validate_unit(session: Session, plan: CyclePlan, unit_id: str, catalogue: Catalogue | None = None, registry: UnitRegistry | None = None) -> UnitOutcome:
+def validate_unit(
+    session: Session,
+    plan: CyclePlan,
+    unit_id: str,
+    catalogue: Catalogue | None = None,
+    registry: UnitRegistry | None = None,
+    *,
+    revalidate: bool = False,
+) -> UnitOutcome:
     """Decide the unit's state for the cycle from its submissions and record it in the store (idempotent).
 
     The latest valid version counts: on time if it came before due_at, late otherwise. With no valid
     version, the latest one's errors make the unit invalid; with none at all it is missing.
+
+    Intake already checked each file against this very cycle (form, period, unit on the deadline, tasks), so
+    its verdict is used as it stands; `revalidate` reads every stored file again, for when the rules (a form
+    or the unit registry) changed after the files came in.
     """
     ob, cycle = plan.obligation, plan.cycle
     subs = list(
@@ -119,15 +131,19 @@ def validate_unit(session: Session, plan: CyclePlan, unit_id: str, catalogue: Ca
     else:
         counted, errors = None, []
         for sub in subs:
-            content = session.get(StoredFile, sub.sha256).content
-            _parsed, problems, _ = check_content(
-                content, sub.original_name, catalogue=catalogue, registry=registry, expect_obligation=ob.id, expect_cycle=cycle.key
-            )
+            if revalidate or sub.status not in ("accepted", "rejected"):
+                content = session.get(StoredFile, sub.sha256).content
+                _parsed, found, _ = check_content(
+                    content, sub.original_name, catalogue=catalogue, registry=registry, expect_obligation=ob.id, expect_cycle=cycle.key
+                )
+                problems = [p.as_dict() for p in found]
+            else:
+                problems = list(sub.errors or [])
             if not problems:
                 counted = sub
                 break
             if sub is subs[0]:
-                errors = [p.as_dict() for p in problems]
+                errors = problems
         if counted is not None:
             received = _aware(counted.received_at)
             state = "late" if cycle.is_late(received) else "on_time"

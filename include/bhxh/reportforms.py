@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from bhxh.errors import DataFileError
+from bhxh.yamlio import load_yaml
 
 SCHEMA_DIR = Path(__file__).parent / "data" / "schemas"
 KINDS = {"count", "money", "percent"}
@@ -76,7 +77,7 @@ class ReportForm:
 def load_form(form_id: str, folder: Path = SCHEMA_DIR) -> ReportForm:
     path = folder / f"{form_id}.yaml"
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
         form = ReportForm(
             id=raw["id"],
             title_vi=raw["title_vi"],

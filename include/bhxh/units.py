@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from bhxh.errors import DataFileError, UnknownUnitError
+from bhxh.yamlio import load_yaml
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "units"
 CONTACTS_FILE = "contacts.yaml"
@@ -195,7 +196,7 @@ def _as_str_list(value: Any, file: str, unit_id: str, what: str) -> tuple[str, .
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise _err(path.name, None, f"YAML không hợp lệ: {exc}", f"invalid YAML: {exc}") from exc
 

@@ -15,6 +15,7 @@ import holidays
 import yaml
 
 from bhxh.errors import DataFileError
+from bhxh.yamlio import load_yaml
 
 DATA_FILE = Path(__file__).parent / "data" / "workdays.yaml"
 
@@ -64,7 +65,7 @@ def _vn_holidays(year: int) -> holidays.HolidayBase:
 
 def load_workdays(path: Path = DATA_FILE) -> WorkdayCalendar:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = load_yaml(path.read_text(encoding="utf-8")) or {}
         extra_h = {dt.date.fromisoformat(str(k)): str(v) for k, v in (raw.get("extra_holidays") or {}).items()}
         extra_w = frozenset(dt.date.fromisoformat(str(d)) for d in (raw.get("extra_working_days") or []))
     except (OSError, ValueError, yaml.YAMLError, AttributeError) as exc:

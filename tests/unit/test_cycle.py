@@ -67,3 +67,34 @@ def test_intake_answers_each_file_once(tmp_path):
     assert "Kính gửi: BHXH tỉnh Yên Bái" in body and "chưa hợp lệ" in body
     assert "Sheet 'Chỉ tiêu'" in body
     assert body.count("Sheet 'Chỉ tiêu', dòng") == body.count("- Sheet 'Chỉ tiêu', dòng")  # location said once per error
+
+
+def test_validate_trusts_intake_unless_asked_to_read_files_again(tmp_path):
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from bhxh.cycle import validate_unit
+    from bhxh.forms_xlsx import file_name, form_rows, write_report_xlsx
+    from bhxh.intake import ingest
+    from bhxh.reportforms import get_form
+    from bhxh.store import StoredFile, init_store, session_factory
+
+    url = f"sqlite:///{tmp_path / 's.sqlite'}"
+    init_store(url)
+    form = get_form("nq51_indicators")
+    meta = {"unit": "vu_tccb", "obligation": "nq51_action_programme", "period": "2019"}
+    path = write_report_xlsx(tmp_path / file_name("nq51_action_programme", "2019", "vu_tccb"), form, meta,
+                             form_rows(form, {"NHIEM_VU_GIAO": 9, "NHIEM_VU_HT": 7}))
+    maker = session_factory(url)
+    with maker() as session, session.begin():
+        result = ingest(session, path.read_bytes(), path.name, dt.datetime(2019, 11, 1, tzinfo=dt.UTC))
+        assert result.status == "accepted"
+        # the stored bytes no longer parse: only a re-read of the files can notice
+        session.execute(update(StoredFile).values(content=b""))
+    plan = plan_cycle("nq51_action_programme", "2019")
+    with maker() as session, session.begin():
+        assert validate_unit(session, plan, "vu_tccb").state == "on_time"
+    with maker() as session, session.begin():
+        outcome = validate_unit(session, plan, "vu_tccb", revalidate=True)
+    assert outcome.state == "invalid" and outcome.errors[0]["code"] == "empty_file"

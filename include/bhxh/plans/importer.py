@@ -27,6 +27,7 @@ from bhxh.plans.model import PLANS_DIR, Plan, Task, dump_yaml
 from bhxh.plans.resolve import UnitResolver
 from bhxh.plans.text import base, clean, join, segments
 from bhxh.plans.timing import parse_timing
+from bhxh.yamlio import load_yaml
 
 OVERRIDES_FILE = "overrides.yaml"
 REVIEW_FILE = "review.yaml"
@@ -577,7 +578,7 @@ def read_overrides(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = load_yaml(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise DataFileError(
             f"Tệp {path.name} không đọc được: {exc}", f"Cannot read {path.name}: {exc}", code="plan_overrides"

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from bhxh.errors import DataFileError
+from bhxh.yamlio import load_yaml
 
 PLANS_DIR = Path(__file__).resolve().parent.parent / "data" / "plans"
 PLAN_IDS = ("nq51_action_programme", "nq28_dak_lak", "cchc_2021_2030", "org_restructuring_2019")
@@ -172,7 +173,7 @@ def dump_yaml(data: Any) -> str:
 
 def read_plan(path: Path) -> Plan:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise DataFileError(
             f"Không đọc được tệp kế hoạch {path.name}: {exc}",

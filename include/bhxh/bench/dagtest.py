@@ -1,0 +1,106 @@
+"""Cycle overhead: one full cycle of bao_cao_nq51_action_programme (2019 sample data, as `make demo`) through
+`dag.test()`, beside the no-op DAG of the same shape (bench_noop, as many mapped instances) in the same Python
+process. Each cycle run gets a fresh store holding the sample submissions and delivers its messages to loopback
+SMTP and webhook servers. Runs alternate noop, cycle, noop, cycle...; the first noop run also warms Airflow up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bhxh.bench.common import (
+    CYCLE,
+    CYCLE_DAG,
+    DAGS,
+    NOOP_DAG,
+    OBLIGATION,
+    airflow_env,
+    cleanup,
+    connection_env,
+    free_port,
+    migrate,
+    sample_store,
+    tmp_dir,
+)
+
+GOAL_RATIO = 1.3
+
+
+def _child(work: Path, reps: int, units: int) -> dict:
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS), safe_mode=False)
+    noop, cycle = bag.dags[NOOP_DAG], bag.dags[CYCLE_DAG]
+    out: dict[str, list] = {"noop": [], "cycle": [], "states": []}
+    for i in range(reps):
+        started = time.perf_counter()
+        run = noop.test(run_conf={"units": units})
+        out["noop"].append(round(time.perf_counter() - started, 3))
+        out["states"].append(("noop", str(run.state)))
+        store = sample_store(work / f"store{i}")  # not timed: the submissions are in the store before the cycle
+        os.environ["AIRFLOW_CONN_BHXH_STORE"] = json.dumps({"conn_type": "generic", "extra": {"url": store}})
+        os.environ["BHXH_OUT_DIR"] = str(work / f"reports{i}")
+        started = time.perf_counter()
+        run = cycle.test(run_conf={"cycle": CYCLE})
+        out["cycle"].append(round(time.perf_counter() - started, 3))
+        out["states"].append(("cycle", str(run.state)))
+    return out
+
+
+def run(quick: bool = False) -> dict:
+    from bhxh.cycle import plan_cycle
+    from bhxh.devservers import MailSink, WebhookSink
+
+    work = tmp_dir("dagtest")
+    units = len(plan_cycle(OBLIGATION, CYCLE).units)
+    mail, chat = MailSink(work / "mail", free_port()), WebhookSink(work / "chat", free_port())
+    smtp_port, http_port = mail.start(), chat.start()
+    env = airflow_env(work / "home", **connection_env("sqlite:///unused", smtp_port, http_port))
+    (work / "home").mkdir()
+    reps = 1 if quick else 2
+    try:
+        migrate(env)
+        proc = subprocess.run(
+            [sys.executable, "-m", "bhxh.bench.dagtest", "--child", str(work), str(reps), str(units)],
+            env=env, capture_output=True, text=True, timeout=1200,
+        )
+    finally:
+        mail.stop()
+        chat.stop()
+    line = next((x for x in reversed(proc.stdout.splitlines()) if x.startswith("{")), None)
+    if proc.returncode != 0 or line is None:
+        return {"error": (proc.stdout + proc.stderr)[-3000:]}
+    data = json.loads(line)
+    # the first noop run pays Airflow's warm-up in this process; the cycle's first run pays pandas & co.
+    noop_s, cycle_s = min(data["noop"]), min(data["cycle"])
+    emails = len(mail.messages())
+    result = {
+        "units": units,
+        "mapped_instances": units,
+        "task_instances": units + 5,
+        "cycle_s": cycle_s,
+        "noop_s": noop_s,
+        "overhead_ratio": round(cycle_s / noop_s, 2),
+        "cycle_runs_s": data["cycle"],
+        "noop_runs_s": data["noop"],
+        "cycle_first_run_ratio": round(data["cycle"][0] / noop_s, 2),
+        "run_states": data["states"],
+        "emails_received": emails,
+        "emails_per_cycle": emails / reps,
+        "goal_ratio": GOAL_RATIO,
+        "meets_goal": cycle_s / noop_s <= GOAL_RATIO,
+    }
+    cleanup(work)
+    return result
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        print(json.dumps(_child(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))))
+    else:
+        print(json.dumps(run(quick="--quick" in sys.argv), indent=1))
