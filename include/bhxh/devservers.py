@@ -92,18 +92,23 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, required=True)
     parser.add_argument("--smtp-port", type=int, default=2525)
     parser.add_argument("--http-port", type=int, default=8525)
+    parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 inside a container (compose's chat-catcher)")
+    parser.add_argument("--only", choices=("mail", "chat"), help="run one of the two sinks")
     args = parser.parse_args()
-    mail = MailSink(args.dir / "mail", args.smtp_port)
-    chat = WebhookSink(args.dir / "chat", args.http_port)
-    mail.start()
-    chat.start()
-    print(f"SMTP 127.0.0.1:{args.smtp_port}, webhook http://127.0.0.1:{args.http_port}/ -> {args.dir}", flush=True)
+    sinks = []
+    if args.only != "chat":
+        sinks.append(MailSink(args.dir / "mail", args.smtp_port, host=args.host))
+    if args.only != "mail":
+        sinks.append(WebhookSink(args.dir / "chat", args.http_port, host=args.host))
+    for sink in sinks:
+        sink.start()
+    print(f"{args.only or 'mail + chat'} on {args.host} (SMTP :{args.smtp_port}, webhook :{args.http_port}) -> {args.dir}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     stop.wait()
-    mail.stop()
-    chat.stop()
+    for sink in sinks:
+        sink.stop()
 
 
 if __name__ == "__main__":
