@@ -223,18 +223,26 @@ def _safe_names(original: str) -> tuple[str, str]:
     return ascii_name[:150], name[:150]
 
 
+def _readable_submission(session, submission_id: int, user: Any):
+    """The submission, if it exists (404) and the user may read its obligation's DAG (403)."""
+    from bhxh.status import dag_id_for
+    from bhxh.store import Submission
+
+    sub = session.get(Submission, submission_id)
+    if sub is None:
+        raise HTTPException(404, "Không có bản báo cáo này / no such submission")
+    if not sub.obligation_id or not _may_read(user, dag_id_for(sub.obligation_id)):
+        raise HTTPException(403, "Không có quyền / not allowed")
+    return sub
+
+
 @app.get("/nop/{submission_id}", name="submission")
 def submission_file(submission_id: int, user: UserDep) -> Response:
     """The file exactly as the unit sent it, always as a download (never rendered in the browser)."""
-    from bhxh.status import dag_id_for
-    from bhxh.store import StoredFile, Submission, session_factory
+    from bhxh.store import StoredFile, session_factory
 
     with session_factory(store_url())() as session:
-        sub = session.get(Submission, submission_id)
-        if sub is None:
-            raise HTTPException(404, "Không có bản báo cáo này / no such submission")
-        if not sub.obligation_id or not _may_read(user, dag_id_for(sub.obligation_id)):
-            raise HTTPException(403, "Không có quyền / not allowed")
+        sub = _readable_submission(session, submission_id, user)
         stored = session.get(StoredFile, sub.sha256)
         content, original = stored.content, sub.original_name
     ascii_name, name = _safe_names(original)
@@ -251,21 +259,15 @@ def submission_file(submission_id: int, user: UserDep) -> Response:
 @app.get("/nhiem-vu/{submission_id}", response_class=HTMLResponse, name="task_statuses")
 def task_statuses(submission_id: int, user: UserDep) -> HTMLResponse:
     """The task statuses a unit reported in one submission (plan-based reports): the task sheets as read."""
-    from bhxh.status import dag_id_for
-    from bhxh.store import Submission, session_factory
+    from bhxh.render import environment
+    from bhxh.store import session_factory
     from bhxh.units import default_registry
 
     with session_factory(store_url())() as session:
-        sub = session.get(Submission, submission_id)
-        if sub is None:
-            raise HTTPException(404, "Không có bản báo cáo này / no such submission")
-        if not sub.obligation_id or not _may_read(user, dag_id_for(sub.obligation_id)):
-            raise HTTPException(403, "Không có quyền / not allowed")
+        sub = _readable_submission(session, submission_id, user)
         tasks = list((sub.data or {}).get("tasks") or [])
         registry = default_registry()
         unit_name = registry.get(sub.unit_id).name if sub.unit_id in registry else sub.unit_id
-        from bhxh.render import environment
-
         html = environment().get_template("status/tasks.html.j2").render(
             sub=sub, tasks=tasks, unit_name=unit_name, errors=sub.errors or [],
             submission_url=f"{_ui_base()}{URL_PREFIX}/nop/{int(submission_id)}", back_url=f"{_ui_base()}{URL_PREFIX}/",
