@@ -6,7 +6,10 @@ English (the location is also written at the head of both messages, so a message
 where to look); nothing here raises on bad input.
 
 Validation is vectorised over the whole table (pandas + pandera); Python loops only run over the rows that
-fail, to write their messages.
+fail, to write their messages. A clean table takes a shorter road with the same outcome: a CSV table whose
+columns and cells `_frame` has nothing to say about is built column by column (`_csv_frame_fast`), and a table
+on which a few array checks find nothing skips pandera and the per-check pandas calls (`_clean_table`); as soon
+as anything might be wrong, the full checks run and write the messages.
 """
 
 from __future__ import annotations
@@ -260,7 +263,13 @@ def read_report(content: bytes, filename: str, form: ReportForm | None = None) -
             meta, header, header_row, body, body_rows, formulas, extra = _read_xlsx(content, form)
         elif suffix == ".csv":
             result.kind = "csv"
-            meta, header, header_row, body, body_rows = _read_csv(content, form)
+            meta, header, header_row, body, body_rows = _read_csv_table(content, form)
+            fast = _csv_frame_fast(header, body, body_rows, form)
+            if fast is not None:  # a clean table: the same frame `_frame` builds, without its per-cell work
+                result.meta = meta
+                result.frame, result.rows = fast
+                return result
+            body = _blank_cells(body)
             formulas, extra = [], []
         else:
             raise _Reject(
@@ -433,6 +442,35 @@ def _decode_csv(content: bytes) -> str:
 
 def _read_csv(content: bytes, form: ReportForm | None = None):
     """CSV form: metadata lines '# Mã đơn vị: ...' first, then the table with its header."""
+    meta, header, header_row, rows, body_rows = _read_csv_table(content, form)
+    return meta, header, header_row, _blank_cells(rows), body_rows
+
+
+def _blank_cells(rows: list[list[str]]) -> list[list[str | None]]:
+    """CSV cells as `_frame` takes them: a blank cell is None."""
+    return [[v if v.strip() != "" else None for v in r] for r in rows]
+
+
+def _sniff_delimiter(line: str) -> str:
+    """The table's delimiter, guessed from its first line (the header: units send the same one again and again,
+    and the same line always gives the same guess, so short lines' guesses are kept)."""
+    return _sniff_cached(line) if len(line) <= 2048 else _sniff(line)
+
+
+@lru_cache(maxsize=256)
+def _sniff_cached(line: str) -> str:
+    return _sniff(line)
+
+
+def _sniff(line: str) -> str:
+    try:
+        return csv.Sniffer().sniff(line, delimiters=",;\t").delimiter
+    except Exception:  # the sniffer's heuristics fail in many ways on odd lines; ',' is the default
+        return ";" if line.count(";") > line.count(",") else ","
+
+
+def _read_csv_table(content: bytes, form: ReportForm | None = None):
+    """`_read_csv` with the table's cells as read (blank cells still strings)."""
     utf16 = content.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(content) >= 2 and (content[0] == 0) != (content[1] == 0))
     if content.startswith(b"PK\x03\x04") or content[:8] == OLE2_MAGIC:
         raise _Reject(_problem(
@@ -460,10 +498,7 @@ def _read_csv(content: bytes, form: ReportForm | None = None):
         line_numbers.append(number)
     if not table_lines:
         raise _Reject(_problem("empty_table", "Tệp CSV không có bảng số liệu. Hãy dùng tệp mẫu.", "The CSV file has no data table. Use the template."), meta)
-    try:
-        delimiter = csv.Sniffer().sniff(table_lines[0], delimiters=",;\t").delimiter
-    except Exception:  # the sniffer's heuristics fail in many ways on odd lines; ',' is the default
-        delimiter = ";" if table_lines[0].count(";") > table_lines[0].count(",") else ","
+    delimiter = _sniff_delimiter(table_lines[0])
     try:
         rows = list(csv.reader(table_lines, delimiter=delimiter))
     except csv.Error as exc:
@@ -473,7 +508,7 @@ def _read_csv(content: bytes, form: ReportForm | None = None):
         )) from exc
     head = _header_index(rows, form)
     header = [_norm_header(h) for h in rows[head]]
-    body = [[v if v.strip() != "" else None for v in r] for r in rows[head + 1 :]]
+    body = rows[head + 1 :]
     return meta, header, line_numbers[head], body, line_numbers[head + 1 : head + 1 + len(body)]
 
 
@@ -525,6 +560,110 @@ def _frame(header, header_row, body, body_rows, form, problems, sheet):
                 value = text.iat[i]
                 problems.append(_problem("formula_text", f"Ô bắt đầu bằng ký tự '{value[0]}' nên có thể bị hiểu là công thức. Hãy bỏ ký tự này (hoặc viết lại, ví dụ 'Giảm 5' thay cho '-5').", f"The cell starts with '{value[0]}' and could act as a formula. Remove that character (or reword, e.g. 'Down 5' instead of '-5').", sheet=sheet, row=int(row_numbers[i]), column=c.header))
     return frame, body_rows
+
+
+_SEP = "\x1f"  # joins a column's cells into one string, to check and convert them in one pass
+_VN_COLUMN = re.compile(rf"(?:{_VN_PATTERN})?(?:{_SEP}(?:{_VN_PATTERN})?)*")  # cells that are empty or plain 1.234,5
+_RISKY_CHARS = tuple(DANGEROUS_PREFIXES)
+
+
+@dataclass(frozen=True)
+class _FormInfo:
+    """What validation looks up in a form, computed once per form."""
+
+    by_header: dict
+    index: dict  # indicator code -> position in form.indicators
+    is_percent: np.ndarray
+    is_count: np.ndarray
+    measures: tuple  # measure of each indicator, by position
+
+
+_FORM_INFO: dict[int, tuple[ReportForm, _FormInfo]] = {}
+
+
+def _form_info(form: ReportForm) -> _FormInfo:
+    # keyed by identity: hashing a form hashes every indicator, which costs more than the lookups it saves
+    hit = _FORM_INFO.get(id(form))
+    if hit is not None and hit[0] is form:
+        return hit[1]
+    info = _FormInfo(
+        by_header={c.header: c for c in form.columns},
+        index={ind.code: i for i, ind in enumerate(form.indicators)},
+        is_percent=np.array([ind.kind == "percent" for ind in form.indicators], dtype=bool),
+        is_count=np.array([ind.kind == "count" for ind in form.indicators], dtype=bool),
+        measures=tuple(ind.measure for ind in form.indicators),
+    )
+    if len(_FORM_INFO) >= 64:
+        _FORM_INFO.clear()
+    _FORM_INFO[id(form)] = (form, info)  # the form is kept alive with its entry, so its id is not reused
+    return info
+
+
+def _csv_frame_fast(header: list[str], rows: list[list[str]], body_rows: list[int], form: ReportForm | None):
+    """The frame and row numbers `_frame` gives for a CSV table that `_frame` has nothing to say about, built
+    column by column; None when the table has any problem (or anything unusual), for `_frame` to handle."""
+    if form is None or not rows:
+        return None
+    width = len(header)
+    by_header = _form_info(form).by_header
+    if "" in header or len(set(header)) != width or not all(h in by_header for h in header):
+        return None
+    if any(c.required and c.header not in header for c in form.columns):
+        return None
+    if set(map(len, rows)) != {width}:
+        return None
+    n = len(rows)
+    columns = dict(zip((by_header[h].key for h in header), zip(*rows, strict=True), strict=True))
+    keys = list(columns) + [c.key for c in form.columns if c.key not in columns]
+    arrays: dict[str, np.ndarray] = {}
+    for c in form.columns:
+        raw = columns.get(c.key)
+        if c.type == "number":
+            values = np.full(n, np.nan) if raw is None else _fast_numbers(raw, n)
+            if values is None:
+                return None
+        elif raw is None:
+            values = np.array([None] * n, dtype=object)
+        else:
+            stripped = list(map(str.strip, raw))
+            joined = "".join(stripped)
+            if any(ch in joined for ch in _RISKY_CHARS) and any(v.startswith(DANGEROUS_PREFIXES) for v in stripped):
+                return None
+            values = np.empty(n, dtype=object)
+            # as `_frame` leaves it: a blank cell is NaN in a column with text (pandas' str dtype, back to object),
+            # None in a column without any
+            values[:] = [v or np.nan for v in stripped] if joined else [None] * n
+        arrays[c.key] = values
+    return _make_frame(keys, [arrays[k] for k in keys], n), body_rows
+
+
+def _fast_numbers(raw: tuple[str, ...], n: int) -> np.ndarray | None:
+    """`parse_numbers` of a CSV column (blank cells as None); None when a cell is not a number."""
+    if not any(raw):
+        return np.full(n, np.nan)
+    joined = _SEP.join(raw)
+    if _VN_COLUMN.fullmatch(joined) and joined.count(_SEP) == n - 1:
+        parts = joined.replace(".", "").replace(",", ".").split(_SEP)
+        if "" in raw:
+            values = np.array([float(p) if p else np.nan for p in parts], dtype=float)
+        else:
+            values = np.fromiter(map(float, parts), dtype=float, count=n)
+        if not np.isinf(values).any():
+            return values
+    parsed, bad = parse_numbers(pd.Series([v if v.strip() != "" else None for v in raw], dtype=object))
+    return None if bad.any() else parsed.to_numpy()
+
+
+def _make_frame(keys: list[str], arrays: list[np.ndarray], n: int) -> pd.DataFrame:
+    """A frame of these columns as they are (object columns stay object, not pandas' str dtype)."""
+    try:
+        return pd.DataFrame._from_arrays(arrays, columns=pd.Index(keys), index=pd.RangeIndex(n), verify_integrity=False)
+    except (AttributeError, TypeError, ValueError):  # the private constructor changed: build it the public way
+        frame = pd.DataFrame({k: a for k, a in zip(keys, arrays, strict=True) if a.dtype == object}, dtype=object)
+        for k, a in zip(keys, arrays, strict=True):
+            if a.dtype != object:
+                frame[k] = a
+        return frame[keys]
 
 
 # -- validation -----------------------------------------------------------------------------------------
@@ -586,42 +725,49 @@ def validate_report(
     rows = np.asarray(parsed.rows, dtype=int)
     actual_header = form.header_of("actual")
     keys = {c.key for c in form.columns}
-    try:
-        _pandera_schema(form).validate(frame[["code", "actual", "plan"]], lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        for case in exc.failure_cases.itertuples():
-            column = case.column if isinstance(case.column, str) else None
-            index = case.index if case.index == case.index else None
-            row = int(rows[int(index)]) if index is not None and int(index) < len(rows) else None
-            if str(case.check) == "not_nullable" and column == "code" and index is not None and frame.iloc[int(index)].drop("code").isna().all():
-                continue
-            header = form.header_of(column) if column in keys else column
-            problems.append(_schema_problem(str(case.check), case.failure_case, sheet, row, header))
-    # a repeated row is reported once per repeat; the same code with different values is a different mistake
-    full_dup = frame.duplicated(keep="first") & frame["code"].notna()
-    code_dup = frame["code"].notna() & frame.duplicated("code", keep="first") & ~full_dup
-    for i in np.flatnonzero(full_dup.to_numpy()):
-        problems.append(_problem("duplicate_row", "Dòng này trùng hoàn toàn với một dòng phía trên. Hãy xóa dòng trùng.", "This row repeats a row above. Delete the duplicate.", sheet=sheet, row=int(rows[i])))
-    for i in np.flatnonzero(code_dup.to_numpy()):
-        code = frame["code"].iat[i]
-        problems.append(_problem("duplicate_indicator", f"Mã chỉ tiêu '{_short(code)}' xuất hiện nhiều lần với số liệu khác nhau. Hãy giữ một dòng đúng.", f"Indicator code '{_short(code)}' appears more than once with different values. Keep the right row.", sheet=sheet, row=int(rows[i]), column=form.header_of("code")))
-    kinds = {i.code: i.kind for i in form.indicators}
-    measure_of = {i.code: i.measure for i in form.indicators}
-    kind = frame["code"].map(kinds)
-    actual = frame["actual"].astype(float)
-    over = ((kind == "percent") & (actual > 100)).to_numpy(dtype=bool)
-    for i in np.flatnonzero(over):
-        problems.append(_problem("percent_range", f"Tỷ lệ {actual.iat[i]:g}% vượt quá 100%. Hãy nhập tỷ lệ từ 0 đến 100 (ví dụ 95,5).", f"Percentage {actual.iat[i]:g}% is over 100. Enter 0 to 100 (e.g. 95.5).", sheet=sheet, row=int(rows[i]), column=actual_header))
-    fractional = ((kind == "count") & actual.notna() & (actual % 1 != 0)).to_numpy(dtype=bool)
-    for i in np.flatnonzero(fractional):
-        problems.append(_problem("not_integer", f"Số người/nhiệm vụ/hồ sơ phải là số nguyên, không phải {actual.iat[i]:g}.", f"A count must be a whole number, not {actual.iat[i]:g}.", sheet=sheet, row=int(rows[i]), column=actual_header))
-    expected = frame["code"].map(measure_of)
-    given = frame["measure"]
-    wrong_measure = (expected.notna() & given.notna() & (given.astype(str).str.lower() != expected.astype(str).str.lower())).to_numpy(dtype=bool)
-    for i in np.flatnonzero(wrong_measure):
-        problems.append(_problem("measure", f"Đơn vị tính phải là '{expected.iat[i]}', không phải '{_short(given.iat[i])}'.", f"The unit of measure must be '{expected.iat[i]}', not '{_short(given.iat[i])}'.", sheet=sheet, row=int(rows[i]), column=form.header_of("measure")))
-    first = frame.drop_duplicates("code")
-    position = {code: i for i, code in zip(first.index, first["code"], strict=True) if isinstance(code, str)}
+    clean = _clean_table(frame, form)
+    if clean is not None:  # the schema, duplicate, kind and measure checks have nothing to say: skip them
+        codes, actual_values = clean
+        position = dict(zip(codes, range(len(codes)), strict=True))
+        value_at = actual_values.__getitem__  # the same float64 values as `actual.iat` below
+    else:
+        try:
+            _pandera_schema(form).validate(frame[["code", "actual", "plan"]], lazy=True)
+        except pa.errors.SchemaErrors as exc:
+            for case in exc.failure_cases.itertuples():
+                column = case.column if isinstance(case.column, str) else None
+                index = case.index if case.index == case.index else None
+                row = int(rows[int(index)]) if index is not None and int(index) < len(rows) else None
+                if str(case.check) == "not_nullable" and column == "code" and index is not None and frame.iloc[int(index)].drop("code").isna().all():
+                    continue
+                header = form.header_of(column) if column in keys else column
+                problems.append(_schema_problem(str(case.check), case.failure_case, sheet, row, header))
+        # a repeated row is reported once per repeat; the same code with different values is a different mistake
+        full_dup = frame.duplicated(keep="first") & frame["code"].notna()
+        code_dup = frame["code"].notna() & frame.duplicated("code", keep="first") & ~full_dup
+        for i in np.flatnonzero(full_dup.to_numpy()):
+            problems.append(_problem("duplicate_row", "Dòng này trùng hoàn toàn với một dòng phía trên. Hãy xóa dòng trùng.", "This row repeats a row above. Delete the duplicate.", sheet=sheet, row=int(rows[i])))
+        for i in np.flatnonzero(code_dup.to_numpy()):
+            code = frame["code"].iat[i]
+            problems.append(_problem("duplicate_indicator", f"Mã chỉ tiêu '{_short(code)}' xuất hiện nhiều lần với số liệu khác nhau. Hãy giữ một dòng đúng.", f"Indicator code '{_short(code)}' appears more than once with different values. Keep the right row.", sheet=sheet, row=int(rows[i]), column=form.header_of("code")))
+        kinds = {i.code: i.kind for i in form.indicators}
+        measure_of = {i.code: i.measure for i in form.indicators}
+        kind = frame["code"].map(kinds)
+        actual = frame["actual"].astype(float)
+        over = ((kind == "percent") & (actual > 100)).to_numpy(dtype=bool)
+        for i in np.flatnonzero(over):
+            problems.append(_problem("percent_range", f"Tỷ lệ {actual.iat[i]:g}% vượt quá 100%. Hãy nhập tỷ lệ từ 0 đến 100 (ví dụ 95,5).", f"Percentage {actual.iat[i]:g}% is over 100. Enter 0 to 100 (e.g. 95.5).", sheet=sheet, row=int(rows[i]), column=actual_header))
+        fractional = ((kind == "count") & actual.notna() & (actual % 1 != 0)).to_numpy(dtype=bool)
+        for i in np.flatnonzero(fractional):
+            problems.append(_problem("not_integer", f"Số người/nhiệm vụ/hồ sơ phải là số nguyên, không phải {actual.iat[i]:g}.", f"A count must be a whole number, not {actual.iat[i]:g}.", sheet=sheet, row=int(rows[i]), column=actual_header))
+        expected = frame["code"].map(measure_of)
+        given = frame["measure"]
+        wrong_measure = (expected.notna() & given.notna() & (given.astype(str).str.lower() != expected.astype(str).str.lower())).to_numpy(dtype=bool)
+        for i in np.flatnonzero(wrong_measure):
+            problems.append(_problem("measure", f"Đơn vị tính phải là '{expected.iat[i]}', không phải '{_short(given.iat[i])}'.", f"The unit of measure must be '{expected.iat[i]}', not '{_short(given.iat[i])}'.", sheet=sheet, row=int(rows[i]), column=form.header_of("measure")))
+        first = frame.drop_duplicates("code")
+        position = {code: i for i, code in zip(first.index, first["code"], strict=True) if isinstance(code, str)}
+        value_at = actual.iat.__getitem__
     for ind in form.indicators:
         needed = unit_group in ind.required_for if unit_group else bool(ind.required_for)
         if ind.code not in position:
@@ -629,9 +775,9 @@ def validate_report(
                 problems.append(_problem("missing_indicator", f"Thiếu chỉ tiêu {ind.code} ({ind.name}). Hãy thêm dòng này theo mẫu.", f"Indicator {ind.code} ({ind.name}) is missing. Add its row from the template.", sheet=sheet, column=form.header_of("code")))
             continue
         i = position[ind.code]
-        if needed and pd.isna(actual.iat[i]) and (int(rows[i]), "actual") not in parsed.formula_cells and not _not_number_at(problems, int(rows[i]), actual_header):
+        if needed and pd.isna(value_at(i)) and (int(rows[i]), "actual") not in parsed.formula_cells and not _not_number_at(problems, int(rows[i]), actual_header):
             problems.append(_problem("required_value", f"Chưa nhập số thực hiện của chỉ tiêu {ind.code} ({ind.name}). Hãy nhập số liệu.", f"No actual value for indicator {ind.code} ({ind.name}). Enter it.", sheet=sheet, row=int(rows[i]), column=actual_header))
-    values = {code: actual.iat[i] for code, i in position.items()}
+    values = {code: value_at(i) for code, i in position.items()} if (form.rules or form.sum_rules) else {}
     for rule in form.rules:
         left, right = values.get(rule.left), values.get(rule.right)
         if left is not None and right is not None and pd.notna(left) and pd.notna(right) and left > right:
@@ -645,6 +791,51 @@ def validate_report(
             lines = ", ".join(str(int(rows[position[c]])) for c in rule.left + rule.right)
             problems.append(_problem(rule.code, f"{rule.message_vi}: {left:g} ≠ {right:g} (chênh lệch {left - right:g}; các dòng {lines}). Hãy kiểm tra lại các số liệu này.", f"{rule.message_en}: {left:g} != {right:g} (difference {left - right:g}; rows {lines}). Check these figures.", sheet=sheet, column=actual_header))
     return problems
+
+
+def _clean_table(frame: pd.DataFrame, form: ReportForm) -> tuple[list[str], np.ndarray] | None:
+    """(codes, actual values) of a table on which the schema (pandera), duplicate, percent, whole-number and
+    measure checks of `validate_report` find nothing, found with a few array operations; None when any of them
+    might find something (they then run, and say what)."""
+    index = frame.index
+    if not (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1) or not frame.columns.is_unique:
+        return None
+    if not all(k in frame.columns for k in ("code", "actual", "plan", "measure")):
+        return None
+    code_col, actual_col, plan_col = frame["code"], frame["actual"], frame["plan"]
+    float64 = np.dtype("float64")
+    if not (isinstance(code_col.dtype, np.dtype) and code_col.dtype == object):
+        return None
+    if not (isinstance(actual_col.dtype, np.dtype) and actual_col.dtype == float64 and isinstance(plan_col.dtype, np.dtype) and plan_col.dtype == float64):
+        return None
+    codes = code_col.tolist()
+    n = len(codes)
+    if set(map(type, codes)) != {str} or len(set(codes)) != n:
+        return None
+    info = _form_info(form)
+    try:
+        idx = np.fromiter(map(info.index.__getitem__, codes), dtype=np.intp, count=n)
+    except KeyError:  # a code that is not in the form
+        return None
+    actual, plan = actual_col.to_numpy(), plan_col.to_numpy()
+    if (actual < 0).any() or (plan < 0).any() or (info.is_percent[idx] & (actual > 100)).any():
+        return None
+    counts = actual[info.is_count[idx]]
+    counts = counts[~np.isnan(counts)]
+    if not np.isfinite(counts).all() or (counts % 1 != 0).any():
+        return None
+    given = frame["measure"].tolist()
+    if not set(map(type, given)) <= {str, float, type(None)}:
+        return None
+    expected = [info.measures[i] for i in idx.tolist()]
+    if given != expected:
+        for g, e in zip(given, expected, strict=True):
+            if g is None or e is None or (type(g) is float and g != g) or (type(g) is str and type(e) is str and g == e):
+                continue  # a blank (None, or NaN in a str column) is not compared
+            if type(g) is str and type(e) is str and g.isascii() and e.isascii() and g.lower() == e.lower():
+                continue
+            return None
+    return codes, actual
 
 
 def _unreadable(parsed: ParsedReport) -> bool:
