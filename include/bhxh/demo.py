@@ -114,7 +114,12 @@ def run(out: Path = ROOT / "out" / "demo", reports_dir: Path | None = None) -> d
         "emails_received_this_run": len(mail.messages()),
         "chat_received_this_run": len(chat.messages()),
         "outbox_not_sent": pending,
-        "reports": {"html": str(report_dir / "bao_cao_tong_hop.html"), "xlsx": str(report_dir / "bao_cao_tong_hop.xlsx")},
+        "reports": {
+            "html": str(report_dir / "bao_cao_tong_hop.html"),
+            "xlsx": str(report_dir / "bao_cao_tong_hop.xlsx"),
+            "docx": str(report_dir / "bao_cao_tong_hop.docx"),
+            "tasks_html": str(report_dir / "tong_hop_nhiem_vu.html"),
+        },
         "seconds": round(time.monotonic() - started, 1),
     }
     out.mkdir(parents=True, exist_ok=True)
@@ -124,7 +129,7 @@ def run(out: Path = ROOT / "out" / "demo", reports_dir: Path | None = None) -> d
           f"không hợp lệ {summary['invalid']}, chưa nộp {summary['missing']}")
     print(f"  Thư điện tử đã gửi: {summary['emails_delivered']} (lần chạy này nhận {summary['emails_received_this_run']}); "
           f"tin chat: {summary['chat_delivered']} (lần này {summary['chat_received_this_run']})")
-    print(f"  Báo cáo: {summary['reports']['html']}\n           {summary['reports']['xlsx']}")
+    print("  Báo cáo: " + "\n           ".join(summary["reports"].values()))
     print(f"  JSON: {out / 'summary.json'}  ({summary['seconds']} s)")
     return summary
 

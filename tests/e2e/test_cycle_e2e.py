@@ -199,3 +199,16 @@ def test_task_matrix_equals_what_units_sent(demo_run):
             assert STATUSES.get(cell, cell) == status, (unit_id, task_id)
             checked += 1
     assert checked > 100
+
+
+def test_every_report_the_summary_names_exists(demo_run):
+    import docx
+
+    reports = demo_run["first"]["reports"]
+    assert set(reports) == {"html", "xlsx", "docx", "tasks_html"}
+    for path in reports.values():
+        assert Path(path).stat().st_size > 0, path
+    document = docx.Document(reports["docx"])
+    cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    text = "\n".join([p.text for p in document.paragraphs] + cells)  # the header and signature blocks are tables
+    assert "BÁO CÁO" in text and "Nơi nhận:" in text
