@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -78,52 +79,66 @@ def deliver_pending(
     obligation_id: str | None = None,
     cycle_key: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    workers: int = 4,
 ) -> dict[str, int]:
     """Send every pending message (optionally of one channel or cycle), committing each as it goes.
 
-    A message is claimed (pending -> sending) in its own transaction before it is sent, so two workers never
-    send the same message; one that fails goes back to pending with its error. Raises DeliveryError at the
-    end if any failed, so the task shows as failed and retries.
+    A message is claimed (pending -> sending) in its own transaction before it is sent, so two senders never
+    send the same message; one that fails goes back to failed with its error and is sent on the next attempt.
+    Messages are sent by `workers` threads (an SMTP handover waits mostly on the network). One claimed by a
+    sender that died is released after STUCK_AFTER. Raises DeliveryError at the end if any failed, so the task
+    shows as failed and retries.
     """
+    scope = []
+    if channel:
+        scope.append(OutboxMessage.channel == channel)
+    if obligation_id:
+        scope.append(OutboxMessage.obligation_id == obligation_id)
+    if cycle_key:
+        scope.append(OutboxMessage.cycle_key == cycle_key)
+    with session_maker() as session, session.begin():
+        recover_stuck(session, *scope)
     with session_maker() as session:
-        query = select(OutboxMessage.id).where(OutboxMessage.status.in_(("pending", "failed")))
-        if channel:
-            query = query.where(OutboxMessage.channel == channel)
-        if obligation_id:
-            query = query.where(OutboxMessage.obligation_id == obligation_id)
-        if cycle_key:
-            query = query.where(OutboxMessage.cycle_key == cycle_key)
+        query = select(OutboxMessage.id).where(OutboxMessage.status.in_(("pending", "failed")), *scope)
         ids = list(session.scalars(query.order_by(OutboxMessage.id)))
-    sent = failed = 0
-    errors: list[str] = []
-    for done, message_id in enumerate(ids, start=1):
+
+    def deliver_one(message_id: int) -> str | None:
+        """'sent', an error text, or None when another sender had it already."""
         with session_maker() as session, session.begin():
             claimed = session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == message_id, OutboxMessage.status.in_(("pending", "failed")))
-                .values(status="sending", attempts=OutboxMessage.attempts + 1)
+                .values(status="sending", attempts=OutboxMessage.attempts + 1, claimed_at=utcnow())
             ).rowcount
         if not claimed:
-            continue
+            return None
         with session_maker() as session:
             message = session.get(OutboxMessage, message_id)
         try:
             send(message)
         except Exception as exc:  # a channel failure of any kind must not lose the message
-            failed += 1
-            errors.append(f"{message.recipient}: {exc}")
             with session_maker() as session, session.begin():
                 session.execute(
                     update(OutboxMessage).where(OutboxMessage.id == message_id).values(status="failed", last_error=str(exc)[:2000])
                 )
-        else:
-            sent += 1
-            with session_maker() as session, session.begin():
-                session.execute(
-                    update(OutboxMessage).where(OutboxMessage.id == message_id).values(status="sent", sent_at=utcnow(), last_error=None)
-                )
-        if progress:
-            progress(done, len(ids))
+            return f"{message.recipient}: {exc}"
+        with session_maker() as session, session.begin():
+            session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == message_id).values(status="sent", sent_at=utcnow(), last_error=None)
+            )
+        return "sent"
+
+    sent = failed = 0
+    errors: list[str] = []
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for done, outcome in enumerate(pool.map(deliver_one, ids), start=1):
+            if outcome == "sent":
+                sent += 1
+            elif outcome is not None:
+                failed += 1
+                errors.append(outcome)
+            if progress:
+                progress(done, len(ids))
     if failed:
         raise DeliveryError(
             f"{failed} tin nhắn chưa gửi được, sẽ gửi lại ở lần thử sau. Lỗi đầu tiên: {errors[0]}",
@@ -133,13 +148,19 @@ def deliver_pending(
     return {"sent": sent, "failed": failed}
 
 
-def recover_stuck(session: Session, older_than: dt.timedelta = dt.timedelta(minutes=15)) -> int:
-    """Messages left in 'sending' by a worker that died go back to pending (they may be sent again once)."""
-    # A worker killed between the SMTP handover and marking 'sent' is the one case where a duplicate is
-    # possible; we prefer that to a lost message.
+# Far longer than any SMTP or webhook handover takes: a message still 'sending' after this lost its sender.
+STUCK_AFTER = dt.timedelta(minutes=15)
+
+
+def recover_stuck(session: Session, *scope, older_than: dt.timedelta = STUCK_AFTER) -> int:
+    """Messages left in 'sending' by a sender that died go back to pending.
+
+    A sender killed between the handover and marking 'sent' is the one case where a message may go twice;
+    we prefer that to a lost message.
+    """
     result = session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.status == "sending", OutboxMessage.created_at < utcnow() - older_than)
+        .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < utcnow() - older_than, *scope)
         .values(status="pending")
     )
     return result.rowcount
