@@ -145,7 +145,7 @@ def validate_unit(
             if sub is subs[0]:
                 errors = problems
         if counted is not None:
-            received = _aware(counted.received_at)
+            received = counted.received_at
             state = "late" if cycle.is_late(received) else "on_time"
             outcome = UnitOutcome(unit_id, state, counted.id, [], _local(received))
         else:
@@ -165,13 +165,9 @@ def validate_unit(
     return outcome
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def _local(value: dt.datetime) -> str:
     """A time as an operator reads it: 14:54 06/11/2019 (Asia/Ho_Chi_Minh)."""
-    return _aware(value).astimezone(TZ).strftime("%H:%M %d/%m/%Y")
+    return value.astimezone(TZ).strftime("%H:%M %d/%m/%Y")
 
 
 # -- consolidation --------------------------------------------------------------------------------------

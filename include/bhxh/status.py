@@ -191,19 +191,16 @@ def _cell(cycle: Cycle, unit_id: str, name: str, index: int, dag_id: str, result
         received = None
         if result.submission_id is not None:
             sub = next((s for s in subs if s.id == result.submission_id), None)
-            received = _aware(sub.received_at) if sub else None
+            received = sub.received_at if sub else None
         return Cell(**base, state=result.state, checked=True, submission_id=result.submission_id, received_at=received)
     accepted = [s for s in subs if s.status == "accepted"]
     if accepted:
         sub = accepted[0]  # latest valid version counts, as in bhxh.cycle.validate_unit
-        received = _aware(sub.received_at)
+        received = sub.received_at
         state = "late" if cycle.is_late(received) else "on_time"
         return Cell(**base, state=state, checked=False, submission_id=sub.id, received_at=received)
     if subs:
-        return Cell(**base, state="invalid", checked=False, submission_id=subs[0].id, received_at=_aware(subs[0].received_at))
+        return Cell(**base, state="invalid", checked=False, submission_id=subs[0].id, received_at=subs[0].received_at)
     state = "not_yet_due" if cycle.due_at > now else "missing"
     return Cell(**base, state=state, checked=False)
 
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

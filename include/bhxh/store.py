@@ -19,6 +19,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     create_engine,
     event,
@@ -27,6 +28,29 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 DEFAULT_URL_ENV = "BHXH_STORE_URL"
+
+
+class UTCDateTime(TypeDecorator):
+    """An instant, stored in UTC and read back timezone-aware on every database.
+
+    SQLite keeps no offset: without this a time received at 23:30 in Hà Nội (+07:00) would be stored as
+    "23:30" and read back as 23:30 UTC, seven hours late, on the wrong side of a deadline.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the store keeps instants, give a timezone")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -55,7 +79,7 @@ class Submission(Base):
     sha256: Mapped[str] = mapped_column(ForeignKey("stored_files.sha256"))
     original_name: Mapped[str] = mapped_column(String(255))
     size: Mapped[int] = mapped_column(Integer)
-    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(16))  # accepted | rejected
     late: Mapped[bool | None] = mapped_column(Boolean)
     data: Mapped[dict | None] = mapped_column(JSON)  # the validated rows, as plain JSON
@@ -75,7 +99,7 @@ class ValidationResult(Base):
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
     state: Mapped[str] = mapped_column(String(16))  # on_time | late | invalid | missing
     errors: Mapped[list | None] = mapped_column(JSON)
-    checked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    checked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class OutboxMessage(Base):
@@ -98,9 +122,9 @@ class OutboxMessage(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sending | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # when a sender took it
-    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # when a sender took it
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 def default_url(project_root: Path | None = None) -> str:

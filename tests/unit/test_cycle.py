@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from bhxh.calendar import default_catalogue, fed_cycle, feeders_of
 from bhxh.cycle import approval_messages, plan_cycle
 
@@ -98,3 +100,30 @@ def test_validate_trusts_intake_unless_asked_to_read_files_again(tmp_path):
     with maker() as session, session.begin():
         outcome = validate_unit(session, plan, "vu_tccb", revalidate=True)
     assert outcome.state == "invalid" and outcome.errors[0]["code"] == "empty_file"
+
+
+def test_a_report_received_late_evening_in_hanoi_stays_on_time(tmp_path):
+    """23:30 (+07:00) on the last allowed day is on time; SQLite keeps no offset, so the store must."""
+    import datetime as dt
+
+    from bhxh.calendar import TZ
+    from bhxh.cycle import validate_unit
+    from bhxh.forms_xlsx import file_name, form_rows, write_report_xlsx
+    from bhxh.intake import ingest
+    from bhxh.reportforms import get_form
+    from bhxh.store import Submission, init_store, session_factory
+
+    url = f"sqlite:///{tmp_path / 's.sqlite'}"
+    init_store(url)
+    form = get_form("nq51_indicators")
+    meta = {"unit": "vu_tccb", "obligation": "nq51_action_programme", "period": "2019"}
+    path = write_report_xlsx(tmp_path / file_name("nq51_action_programme", "2019", "vu_tccb"), form, meta,
+                             form_rows(form, {"NHIEM_VU_GIAO": 9, "NHIEM_VU_HT": 7}))
+    received = dt.datetime(2019, 11, 14, 23, 30, tzinfo=TZ)  # the last allowed day is 14/11/2019
+    maker = session_factory(url)
+    with maker() as session, session.begin():
+        assert ingest(session, path.read_bytes(), path.name, received).late is False
+    with maker() as session:
+        assert session.scalars(select(Submission.received_at)).one() == received
+    with maker() as session, session.begin():
+        assert validate_unit(session, plan_cycle("nq51_action_programme", "2019"), "vu_tccb").state == "on_time"
