@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import delete, select
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bhxh.calendar import TZ, Catalogue, Cycle, Obligation, default_catalogue
 from bhxh.intake import IngestResult, check_content
-from bhxh.notify import Message
+from bhxh.notify import Message, to_unit
 from bhxh.render import render, write_xlsx
 from bhxh.reportforms import get_form
 from bhxh.store import StoredFile, Submission, ValidationResult, utcnow
@@ -428,10 +428,6 @@ def cycle_messages(cons: Consolidated, report_paths: dict[str, str]) -> list[Mes
     return out
 
 
-def outcome_dict(outcome: UnitOutcome) -> dict:
-    return asdict(outcome)
-
-
 def problems_text(errors: list[dict]) -> str:
     # The messages already start with the cell they name (sheet, row, column).
     return "\n".join(f"- {e['message_vi']} / {e['message_en']}" for e in errors)
@@ -447,12 +443,7 @@ def approval_messages(plan: CyclePlan, report_paths: dict[str, str]) -> list[Mes
     ctx = {"obligation": ob, "cycle": cycle, "recipient": plan.recipient, "department": dept, "report_paths": report_paths}
     subject = render("email/approval_request.subject.j2", **ctx).strip()
     body = render("email/approval_request.txt.j2", **ctx)
-    out = []
-    if dept.email:
-        out.append(Message(ob.id, cycle.key, dept.id, "approval_request", "email", dept.email, subject, body))
-    if dept.chat:
-        out.append(Message(ob.id, cycle.key, dept.id, "approval_request", "chat", dept.chat, subject, body))
-    return out
+    return to_unit(ob.id, cycle.key, dept, "approval_request", subject, {"email": body, "chat": body})
 
 
 def intake_messages(results: list[IngestResult], catalogue: Catalogue | None = None, registry: UnitRegistry | None = None) -> list[Message]:

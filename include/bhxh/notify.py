@@ -43,6 +43,15 @@ class Message:
         return "|".join([self.obligation_id, self.cycle_key, self.unit_id or "-", self.kind, self.channel, self.recipient])
 
 
+def to_unit(obligation_id: str, cycle_key: str, unit, kind: str, subject: str, bodies: dict[str, str]) -> list[Message]:
+    """One message per channel of `bodies` ("email", "chat") on which the unit has an address."""
+    return [
+        Message(obligation_id, cycle_key, unit.id, kind, channel, getattr(unit, channel), subject, body)
+        for channel, body in bodies.items()
+        if getattr(unit, channel, None)
+    ]
+
+
 def enqueue(session: Session, messages: Iterable[Message]) -> int:
     """Add messages to the outbox; a message whose key is already there is left as it is. Returns how many were new."""
     new = 0

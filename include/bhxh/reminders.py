@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from bhxh.calendar import TZ, Catalogue, Cycle, Obligation, parse_cycle_key
 from bhxh.cycle import CyclePlan, ExpectedUnit, plan_cycle
 from bhxh.intake import META_SHEET
-from bhxh.notify import Message
+from bhxh.notify import Message, to_unit
 from bhxh.render import render
 from bhxh.reportforms import get_form
 from bhxh.store import Submission
@@ -165,34 +165,8 @@ def _unit_messages(
     )
     stem = TEMPLATE_OF[family]
     subject = render(f"email/{stem}.subject.j2", **ctx).strip()
-    out = []
-    if unit.email:
-        out.append(
-            Message(
-                ob.id,
-                cycle.key,
-                unit.id,
-                kind,
-                "email",
-                unit.email,
-                subject,
-                render(f"email/{stem}.txt.j2", **ctx),
-            )
-        )
-    if unit.chat:
-        out.append(
-            Message(
-                ob.id,
-                cycle.key,
-                unit.id,
-                kind,
-                "chat",
-                unit.chat,
-                subject,
-                render(f"chat/{stem}.txt.j2", **ctx),
-            )
-        )
-    return out
+    bodies = {"email": render(f"email/{stem}.txt.j2", **ctx), "chat": render(f"chat/{stem}.txt.j2", **ctx)}
+    return to_unit(ob.id, cycle.key, unit, kind, subject, bodies)
 
 
 def _summary_messages(plan: CyclePlan, pending: list[ExpectedUnit], day: dt.date) -> list[Message]:
@@ -200,31 +174,5 @@ def _summary_messages(plan: CyclePlan, pending: list[ExpectedUnit], day: dt.date
     assert to is not None
     ctx = _context(plan, missing=pending, expected=len(plan.units), day=day, flags=plan.flags)
     subject = render("email/missing_summary.subject.j2", **ctx).strip()
-    out = []
-    if to.email:
-        out.append(
-            Message(
-                ob.id,
-                cycle.key,
-                to.id,
-                "missing_summary",
-                "email",
-                to.email,
-                subject,
-                render("email/missing_summary.txt.j2", **ctx),
-            )
-        )
-    if to.chat:
-        out.append(
-            Message(
-                ob.id,
-                cycle.key,
-                to.id,
-                "missing_summary",
-                "chat",
-                to.chat,
-                subject,
-                render("chat/missing_summary.txt.j2", **ctx),
-            )
-        )
-    return out
+    bodies = {"email": render("email/missing_summary.txt.j2", **ctx), "chat": render("chat/missing_summary.txt.j2", **ctx)}
+    return to_unit(ob.id, cycle.key, to, "missing_summary", subject, bodies)
