@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from airflow.sdk import dag  # noqa: F401  (the dag-processor parses files that mention both "airflow" and "dag")
 
-from bhxh.calendar import default_catalogue
+from bhxh.calendar import dag_id_for, default_catalogue
 from common.factory import build_dag
 
 for _ob in default_catalogue():
     if _ob.approval:
-        globals()[f"bao_cao_{_ob.id}"] = build_dag(_ob)
+        globals()[dag_id_for(_ob.id)] = build_dag(_ob)

@@ -225,7 +225,7 @@ def _safe_names(original: str) -> tuple[str, str]:
 
 def _readable_submission(session, submission_id: int, user: Any):
     """The submission, if it exists (404) and the user may read its obligation's DAG (403)."""
-    from bhxh.status import dag_id_for
+    from bhxh.calendar import dag_id_for
     from bhxh.store import Submission
 
     sub = session.get(Submission, submission_id)

@@ -11,7 +11,7 @@ import datetime as dt
 import pendulum
 from airflow.sdk import Asset, AssetOrTimeSchedule, Param, dag, get_current_context, task
 
-from bhxh.calendar import default_catalogue, feeders_of
+from bhxh.calendar import dag_id_for, default_catalogue, feeders_of
 from bhxh_timetable import ReportingCycleTimetable
 
 # Up to BATCH_FROM expected units, one mapped `validate` per unit (the grid names each province); above it
@@ -63,7 +63,7 @@ def build_dag(ob):
         schedule = AssetOrTimeSchedule(timetable=schedule, assets=[consolidated_asset(f.id) for f in feeders])
 
     @dag(
-        dag_id=f"bao_cao_{ob.id}",
+        dag_id=dag_id_for(ob.id),
         dag_display_name=f"{ob.title_vi} ({ob.legal_basis.document})",
         description=ob.title_en,
         schedule=schedule,

@@ -402,6 +402,11 @@ def resolve_plan_task(item: dict, path: Path | None = None) -> dict:
     return {**item, "plan": plan.id, **obligation_fields(plan, task)}
 
 
+def dag_id_for(obligation_id: str) -> str:
+    """The Airflow DAG that runs an obligation's cycles (built by dags/common/factory.py)."""
+    return f"bao_cao_{obligation_id}"
+
+
 @lru_cache(maxsize=1)
 def default_catalogue() -> Catalogue:
     return Catalogue.load()

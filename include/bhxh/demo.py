@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from bhxh.calendar import dag_id_for
 from bhxh.cycle import completeness, plan_cycle
 from bhxh.devservers import MailSink, WebhookSink
 from bhxh.intake import ingest
@@ -85,7 +86,7 @@ def run(out: Path = ROOT / "out" / "demo", reports_dir: Path | None = None) -> d
         logical_date = plan_cycle(OBLIGATION, CYCLE).cycle.interval_start.isoformat()
         print(f"[4/5] Chạy kỳ báo cáo qua Airflow: airflow dags test bao_cao_{OBLIGATION} {logical_date}", flush=True)
         proc = subprocess.run(
-            ["airflow", "dags", "test", f"bao_cao_{OBLIGATION}", logical_date, "-c", json.dumps({"cycle": CYCLE})],
+            ["airflow", "dags", "test", dag_id_for(OBLIGATION), logical_date, "-c", json.dumps({"cycle": CYCLE})],
             env=env, capture_output=True, text=True,
         )
         (out / "airflow_dags_test.log").write_text(proc.stdout + proc.stderr, encoding="utf-8")

@@ -18,25 +18,16 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bhxh.calendar import TZ, Catalogue, Cycle, Obligation
+from bhxh.calendar import TZ, Catalogue, Cycle, Obligation, dag_id_for
+from bhxh.cycle import STATE_VI as CYCLE_STATE_VI
+from bhxh.cycle import STATES as CYCLE_STATES
 from bhxh.cycle import plan_cycle
 from bhxh.store import Submission, ValidationResult
 from bhxh.units import UnitRegistry
 
-STATES = ("on_time", "late", "invalid", "missing", "not_yet_due")
-STATE_VI = {
-    "on_time": "Đúng hạn",
-    "late": "Trễ hạn",
-    "invalid": "Không hợp lệ",
-    "missing": "Chưa nộp",
-    "not_yet_due": "Chưa đến hạn",
-}
+STATES = (*CYCLE_STATES, "not_yet_due")
+STATE_VI = {**CYCLE_STATE_VI, "not_yet_due": "Chưa đến hạn"}
 DEFAULT_CYCLES = 10
-
-
-def dag_id_for(obligation_id: str) -> str:
-    """The cycle DAG of an obligation (dags/reporting_cycles.py names it so)."""
-    return f"bao_cao_{obligation_id}"
 
 
 @dataclass
