@@ -22,10 +22,12 @@ class MailSink:
 
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
+        self.sessions: set[tuple] = set()  # the client (host, port) of every SMTP session that sent a message
         sink = self
 
         class Handler:
             async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+                sink.sessions.add(tuple(session.peer))
                 name = f"{time.time_ns()}_{uuid.uuid4().hex[:8]}.eml"
                 (sink.folder / name).write_bytes(envelope.original_content or envelope.content)
                 (sink.folder / (name + ".rcpt")).write_text("\n".join(envelope.rcpt_tos), encoding="utf-8")

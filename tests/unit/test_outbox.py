@@ -46,3 +46,32 @@ def test_message_of_a_dead_sender_is_released_but_not_one_in_flight(tmp_path):
     assert sent == ["u0@vss.example"]
     with maker() as session:
         assert session.get(OutboxMessage, ids[1]).status == "sending"
+
+
+def test_enqueue_racing_another_worker_keeps_one_row_per_key(tmp_path):
+    """Another worker commits one of our keys between our existence check and our insert: the batch insert
+    fails on the unique key, and the messages are added one by one (the other worker's row stays)."""
+    maker = _store(tmp_path, 1)  # u0 is already there, as if another worker had just committed it
+    messages = [Message("ob", "2019", f"u{i}", "call", "email", f"u{i}@vss.example", "Khác", "Khác") for i in range(3)]
+    with maker() as session, session.begin():
+        real = session.scalars
+        calls = []
+
+        def blind_first_check(statement, *args, **kwargs):  # our check ran before the other worker's commit
+            calls.append(statement)
+            return iter(()) if len(calls) == 1 else real(statement, *args, **kwargs)
+
+        session.scalars = blind_first_check
+        assert enqueue(session, messages) == 2
+    with maker() as session:
+        rows = {m.unit_id: m for m in session.scalars(select(OutboxMessage))}
+    assert sorted(rows) == ["u0", "u1", "u2"]
+    assert rows["u0"].subject == "Tiêu đề"  # the other worker's message, not replaced
+
+
+def test_enqueue_same_message_twice_in_one_call_is_one_row(tmp_path):
+    maker = _store(tmp_path, 0)
+    m = Message("ob", "2019", "u9", "call", "email", "u9@vss.example", "Tiêu đề", "Nội dung")
+    with maker() as session, session.begin():
+        assert enqueue(session, [m, m]) == 1
+        assert enqueue(session, [m]) == 0
