@@ -122,10 +122,12 @@ def build_dag(ob):
             ]
 
         @task(map_index_template="{{ unit_name }}", retries=0)
-        def validate(batch: dict, prepared: dict) -> dict:
+        def validate(batch: dict, prepared: dict) -> None:
             """Check each unit's latest submission (one transaction per unit); fail with the reasons when one is
-            invalid, skip when nobody in it has reported."""
-            from airflow.exceptions import AirflowFailException, AirflowSkipException
+            invalid, skip when nobody in it has reported. The states go to the store and the log, not to XCom:
+            nothing downstream reads them from there (completeness reads the store), and an XCom per mapped
+            instance is one more call to the API server each."""
+            from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
             from bhxh.cycle import plan_cycle, problems_text, validate_unit
             from bhxh.store import session_factory
@@ -134,11 +136,10 @@ def build_dag(ob):
             get_current_context()["unit_name"] = batch["label"]
             plan = plan_cycle(ob.id, prepared["cycle"])
             maker = session_factory(store_url())
-            states, invalid, missing = {}, [], []
+            invalid, missing = [], []
             for unit in batch["units"]:
                 with maker() as session, session.begin():
                     outcome = validate_unit(session, plan, unit["id"])
-                states[unit["id"]] = outcome.state
                 print(f"{unit['name']}: {outcome.state}")
                 if outcome.state == "invalid":
                     invalid.append(f"{unit['name']}: báo cáo không hợp lệ / invalid report:\n" + problems_text(outcome.errors))
@@ -148,7 +149,6 @@ def build_dag(ob):
                 raise AirflowFailException("\n".join(invalid))
             if missing and len(missing) == len(batch["units"]):
                 raise AirflowSkipException(f"{', '.join(missing)}: chưa nộp báo cáo / no report received")
-            return {"states": states}
 
         outlets = [consolidated_asset(ob.id)] if ob.feeds else []
 

@@ -58,7 +58,7 @@ def bench_scale():
 
     @task(map_index_template="{{ batch_label }}", retries=1)
     def validate(batch: dict, prepared: dict) -> dict:
-        from airflow.exceptions import AirflowFailException
+        from airflow.sdk.exceptions import AirflowFailException
 
         from bhxh.bench.synthetic import OBLIGATION, synthetic_registry
         from bhxh.cycle import plan_cycle, validate_unit
