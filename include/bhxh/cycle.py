@@ -10,17 +10,20 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bhxh.calendar import TZ, Catalogue, Cycle, Obligation, default_catalogue
-from bhxh.intake import IngestResult, check_content
 from bhxh.notify import Message, to_unit
 from bhxh.render import render, write_xlsx
 from bhxh.reportforms import get_form
 from bhxh.store import StoredFile, Submission, ValidationResult, utcnow
 from bhxh.units import UnitRegistry, default_registry
+
+if TYPE_CHECKING:  # intake imports pandas and pandera (~0.4 s): only a revalidation needs it at run time
+    from bhxh.intake import IngestResult
 
 STATES = ("on_time", "late", "invalid", "missing")
 STATE_VI = {"on_time": "Đúng hạn", "late": "Trễ hạn", "invalid": "Không hợp lệ", "missing": "Chưa nộp"}
@@ -132,6 +135,8 @@ def validate_unit(
         counted, errors = None, []
         for sub in subs:
             if revalidate or sub.status not in ("accepted", "rejected"):
+                from bhxh.intake import check_content
+
                 content = session.get(StoredFile, sub.sha256).content
                 _parsed, found, _ = check_content(
                     content, sub.original_name, catalogue=catalogue, registry=registry, expect_obligation=ob.id, expect_cycle=cycle.key
