@@ -101,6 +101,10 @@ class DeliveryError(BhxhError):
     """Some messages could not be delivered; they stay pending for the next attempt."""
 
 
+# Messages a sender claims in one transaction: one commit per chunk instead of one per message.
+CLAIM_CHUNK = 8
+
+
 def deliver_pending(
     session_maker,
     send: Callable[[OutboxMessage], None],
@@ -113,11 +117,12 @@ def deliver_pending(
 ) -> dict[str, int]:
     """Send every pending message (optionally of one channel or cycle), committing each as it goes.
 
-    A message is claimed (pending -> sending) in its own transaction before it is sent, so two senders never
-    send the same message; one that fails goes back to failed with its error and is sent on the next attempt.
-    Messages are sent by `workers` threads (an SMTP handover waits mostly on the network). One claimed by a
-    sender that died is released after STUCK_AFTER. Raises DeliveryError at the end if any failed, so the task
-    shows as failed and retries.
+    Messages are claimed (pending -> sending) CLAIM_CHUNK at a time in one transaction before they are sent, so
+    two senders never send the same message; each is marked sent in its own transaction right after its
+    handover, and one that fails goes back to failed with its error and is sent on the next attempt. Chunks
+    are sent by `workers` threads. Messages claimed by a sender that died are released after STUCK_AFTER (a
+    killed task delays at most workers x CLAIM_CHUNK messages by that long; only the one being handed over
+    could go twice). Raises DeliveryError at the end if any failed, so the task shows as failed and retries.
     """
     scope = []
     if channel:
@@ -131,44 +136,60 @@ def deliver_pending(
     with session_maker() as session:
         query = select(OutboxMessage.id).where(OutboxMessage.status.in_(("pending", "failed")), *scope)
         ids = list(session.scalars(query.order_by(OutboxMessage.id)))
+    chunks = [ids[i : i + CLAIM_CHUNK] for i in range(0, len(ids), CLAIM_CHUNK)]
 
-    def deliver_one(message_id: int) -> str | None:
-        """'sent', an error text, or None when another sender had it already."""
+    def claim(chunk: list[int]) -> list[OutboxMessage]:
+        """The messages of `chunk` this sender got; those another sender had already are left out."""
         with session_maker() as session, session.begin():
-            claimed = session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == message_id, OutboxMessage.status.in_(("pending", "failed")))
-                .values(status="sending", attempts=OutboxMessage.attempts + 1, claimed_at=utcnow())
-            ).rowcount
-            message = session.get(OutboxMessage, message_id) if claimed else None
-        if message is None:
-            return None
+            mine = list(
+                session.scalars(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(chunk), OutboxMessage.status.in_(("pending", "failed")))
+                    .values(status="sending", attempts=OutboxMessage.attempts + 1, claimed_at=utcnow())
+                    .returning(OutboxMessage.id),
+                    execution_options={"synchronize_session": False},
+                )
+            )
+            if not mine:
+                return []
+            return list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(mine)).order_by(OutboxMessage.id)))
+
+    def deliver_one(message: OutboxMessage) -> str:
+        """'sent' or an error text."""
         try:
             send(message)
         except Exception as exc:  # a channel failure of any kind must not lose the message
             with session_maker() as session, session.begin():
                 session.execute(
-                    update(OutboxMessage).where(OutboxMessage.id == message_id).values(status="failed", last_error=str(exc)[:2000])
+                    update(OutboxMessage).where(OutboxMessage.id == message.id).values(status="failed", last_error=str(exc)[:2000])
                 )
             return f"{message.recipient}: {exc}"
         with session_maker() as session, session.begin():
             session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == message_id).values(status="sent", sent_at=utcnow(), last_error=None)
+                update(OutboxMessage).where(OutboxMessage.id == message.id).values(status="sent", sent_at=utcnow(), last_error=None)
             )
         return "sent"
+
+    def deliver_chunk(chunk: list[int]) -> list[str | None]:
+        """One outcome per id: 'sent', an error text, or None when another sender had it already."""
+        outcomes: dict[int, str] = {m.id: deliver_one(m) for m in claim(chunk)}
+        return [outcomes.get(i) for i in chunk]
 
     sent = failed = 0
     errors: list[str] = []
     holding = getattr(send, "holding", None)  # a sender that keeps connections open for the whole run
     with holding() if holding else contextlib.nullcontext(), ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for done, outcome in enumerate(pool.map(deliver_one, ids), start=1):
-            if outcome == "sent":
-                sent += 1
-            elif outcome is not None:
-                failed += 1
-                errors.append(outcome)
-            if progress:
-                progress(done, len(ids))
+        done = 0
+        for outcomes in pool.map(deliver_chunk, chunks):
+            for outcome in outcomes:
+                done += 1
+                if outcome == "sent":
+                    sent += 1
+                elif outcome is not None:
+                    failed += 1
+                    errors.append(outcome)
+                if progress:
+                    progress(done, len(ids))
     if failed:
         raise DeliveryError(
             f"{failed} tin nhắn chưa gửi được, sẽ gửi lại ở lần thử sau. Lỗi đầu tiên: {errors[0]}",

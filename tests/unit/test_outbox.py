@@ -75,3 +75,32 @@ def test_enqueue_same_message_twice_in_one_call_is_one_row(tmp_path):
     with maker() as session, session.begin():
         assert enqueue(session, [m, m]) == 1
         assert enqueue(session, [m]) == 0
+
+
+def test_two_delivery_runs_at_once_send_each_message_once(tmp_path):
+    """E.g. the cycle's notify task and the intake's answers delivering the same outbox at the same moment:
+    their claims overlap chunk by chunk, and still no message goes twice."""
+    maker = _store(tmp_path, 120)
+    seen: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(2)
+
+    def send(message):
+        with lock:
+            seen.append(message.recipient)
+
+    results = []
+
+    def run():
+        start.wait()
+        results.append(deliver_pending(maker, send, workers=3))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(seen) == sorted(f"u{i}@vss.example" for i in range(120))
+    assert sum(r["sent"] for r in results) == 120
+    with maker() as session:
+        assert {m.status for m in session.scalars(select(OutboxMessage))} == {"sent"}
