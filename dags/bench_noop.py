@@ -5,7 +5,9 @@ prepare -> unit_list -> validate (one mapped instance per unit) -> consolidate -
 cycle of the Resolution 51 report: 63 provinces + 20 central units). What a run of these costs is Airflow's own
 floor; `make bench` reports our cycles as a ratio to it.
 
-- `bench_noop`: no schedule, triggered by the benchmark (dag.test or the scheduler).
+- `bench_noop`: no schedule, triggered by the benchmark (dag.test or the scheduler). Its param `outcomes`
+  ({"failed": n, "skipped": m}) makes the first n mapped instances fail and the next m skip, as invalid and
+  missing units do in a cycle, to show what Airflow's failure and skip handling costs by itself.
 - `bench_noop_yearly`: yearly schedule for the backfill baseline (ten yearly runs through `airflow backfill`).
 """
 
@@ -14,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pendulum
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import Asset, Param, dag, get_current_context, task
 
 DEFAULT_UNITS = 83
 
@@ -31,7 +33,10 @@ def build(dag_id: str, schedule, start_date, end_date=None):
         max_active_runs=3,
         tags=["benchmark"],
         default_args={"owner": "benchmark", "retries": 1, "retry_delay": dt.timedelta(minutes=1)},
-        params={"units": Param(DEFAULT_UNITS, type="integer", minimum=0, description="Số đơn vị / mapped instances")},
+        params={
+            "units": Param(DEFAULT_UNITS, type="integer", minimum=0, description="Số đơn vị / mapped instances"),
+            "outcomes": Param({}, type="object", description='{"failed": n, "skipped": m}: end states of the first n + m instances'),
+        },
         doc_md="""### Căn cứ / Basis: mốc so sánh của `make bench`
 
 Same shape as a reporting cycle (prepare, unit_list, validate mapped per unit, consolidate, completeness,
@@ -50,9 +55,22 @@ notify), tasks that do nothing. See docs/performance.md.
 
         @task(map_index_template="{{ unit_name }}", retries=0)
         def validate(unit: dict, prepared: dict) -> None:
-            get_current_context()["unit_name"] = unit["name"]
+            ctx = get_current_context()
+            ctx["unit_name"] = unit["name"]
+            outcomes = ctx["params"].get("outcomes") or {}
+            index = int(unit["id"][1:])
+            failed = int(outcomes.get("failed", 0))
+            if index < failed:
+                from airflow.sdk.exceptions import AirflowFailException
 
-        @task(trigger_rule="all_done")
+                raise AirflowFailException(f"{unit['name']}: no-op failure")
+            if index < failed + int(outcomes.get("skipped", 0)):
+                from airflow.sdk.exceptions import AirflowSkipException
+
+                raise AirflowSkipException(f"{unit['name']}: no-op skip")
+
+        # The cycle's consolidate publishes its asset; so does this one (same shape).
+        @task(trigger_rule="all_done", outlets=[Asset(name=f"{dag_id}_consolidated", uri=f"bhxh-bench://consolidated/{dag_id}")])
         def consolidate(prepared: dict) -> dict:
             return {}
 

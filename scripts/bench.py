@@ -48,7 +48,10 @@ def table(results: dict) -> list[tuple[str, str, str, str, str]]:
         rows.append(("DB/network at import", str(r["folder_connections_at_import"]), "0", "", "yes" if r["no_connections_at_import"] else "NO"))
     if (r := results.get("dagtest")) and "error" not in r:
         rows.append((f"cycle dag.test ({r['task_instances']} TIs)", _fmt(r["cycle_s"], " s"), _fmt(r["noop_s"], " s"),
-                     f"overhead_ratio {r['overhead_ratio']}", ok(r)))
+                     f"overhead_ratio {r['overhead_ratio']} (pairs {r.get('pair_ratios')})", ok(r)))
+        if r.get("overhead_ratio_same_states"):
+            rows.append(("… beside a no-op failing/skipping as the cycle", _fmt(r["cycle_s"], " s"), _fmt(r["noop_same_states_s"], " s"),
+                         f"ratio {r['overhead_ratio_same_states']} ({r.get('validate_states')})", "—"))
     if (r := results.get("scheduler")) and "error" not in r:
         rows.append((f"cycle scheduler+LocalExecutor ({r['task_instances_per_run']} TIs)", _fmt(r["cycle_s"], " s"),
                      _fmt(r["noop_s"], " s"), f"ratio {r['overhead_ratio']}", ok(r)))
