@@ -1,7 +1,7 @@
 """`make bench`: every measurement beside its baseline in the same run; prints a table and writes
 out/bench/results.json. See docs/performance.md.
 
-    python scripts/bench.py            full run (~25 min on 2 cores)
+    python scripts/bench.py            full run (~21 min on 2 cores)
     python scripts/bench.py --quick    parse, cycle overhead (dag.test), validation and notification subsets (~3 min)
     python scripts/bench.py --only scale,backfill
 """
