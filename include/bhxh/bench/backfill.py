@@ -16,11 +16,11 @@ from bhxh.bench.common import (
     CYCLE_DAG,
     NOOP_YEARLY_DAG,
     PARALLELISM,
+    LoopbackSinks,
     Stack,
     airflow_env,
     cleanup,
     connection_env,
-    free_port,
     migrate,
     parse_ts,
     run_seconds,
@@ -61,15 +61,12 @@ def _backfill(stack: Stack, dag_id: str, start: str, end: str, expected: int) ->
 
 
 def run(quick: bool = False) -> dict:
-    from bhxh.devservers import MailSink, WebhookSink
-
     work = tmp_dir("backfill")
     home = work / "home"
     home.mkdir()
     store = sample_store(work / "store")
-    mail, chat = MailSink(work / "mail", free_port()), WebhookSink(work / "chat", free_port())
-    smtp_port, http_port = mail.start(), chat.start()
-    env = airflow_env(home, **connection_env(store, smtp_port, http_port), BHXH_OUT_DIR=str(work / "reports"))
+    sinks = LoopbackSinks(work)
+    env = airflow_env(home, **connection_env(store, sinks.smtp_port, sinks.http_port), BHXH_OUT_DIR=str(work / "reports"))
     stack = Stack(home, env)
     result: dict = {"parallelism": PARALLELISM}
     try:
@@ -86,11 +83,10 @@ def run(quick: bool = False) -> dict:
         result["ratio_per_task_instance"] = round(
             result["cycle"]["s_per_task_instance"] / result["noop"]["s_per_task_instance"], 2
         )
-        result["emails_received"] = len(mail.messages())
+        result["emails_received"] = len(sinks.mail.messages())
     finally:
         stack.stop()
-        mail.stop()
-        chat.stop()
+        sinks.stop()
     cleanup(work)
     return result
 

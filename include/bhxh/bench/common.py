@@ -109,6 +109,20 @@ def sample_store(folder: Path, obligation: str = OBLIGATION, cycle: str = CYCLE)
     return url
 
 
+class LoopbackSinks:
+    """The loopback SMTP server and chat webhook one measurement delivers to (bhxh.devservers), started."""
+
+    def __init__(self, work: Path) -> None:
+        from bhxh.devservers import MailSink, WebhookSink
+
+        self.mail, self.chat = MailSink(work / "mail", free_port()), WebhookSink(work / "chat", free_port())
+        self.smtp_port, self.http_port = self.mail.start(), self.chat.start()
+
+    def stop(self) -> None:
+        self.mail.stop()
+        self.chat.stop()
+
+
 # -- the scheduler stack ----------------------------------------------------------------------------------
 class Stack:
     """scheduler + dag-processor + api-server (LocalExecutor) as subprocesses of a throw-away AIRFLOW_HOME."""

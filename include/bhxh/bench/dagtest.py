@@ -21,10 +21,10 @@ from bhxh.bench.common import (
     DAGS,
     NOOP_DAG,
     OBLIGATION,
+    LoopbackSinks,
     airflow_env,
     cleanup,
     connection_env,
-    free_port,
     migrate,
     sample_store,
     tmp_dir,
@@ -69,13 +69,10 @@ def _child(work: Path, reps: int, units: int) -> dict:
 
 def run(quick: bool = False) -> dict:
     from bhxh.cycle import plan_cycle
-    from bhxh.devservers import MailSink, WebhookSink
-
     work = tmp_dir("dagtest")
     units = len(plan_cycle(OBLIGATION, CYCLE).units)
-    mail, chat = MailSink(work / "mail", free_port()), WebhookSink(work / "chat", free_port())
-    smtp_port, http_port = mail.start(), chat.start()
-    env = airflow_env(work / "home", **connection_env("sqlite:///unused", smtp_port, http_port))
+    sinks = LoopbackSinks(work)
+    env = airflow_env(work / "home", **connection_env("sqlite:///unused", sinks.smtp_port, sinks.http_port))
     (work / "home").mkdir()
     reps = 1 if quick else 3
     try:
@@ -85,8 +82,7 @@ def run(quick: bool = False) -> dict:
             env=env, capture_output=True, text=True, timeout=1200,
         )
     finally:
-        mail.stop()
-        chat.stop()
+        sinks.stop()
     line = next((x for x in reversed(proc.stdout.splitlines()) if x.startswith("{")), None)
     if proc.returncode != 0 or line is None:
         return {"error": (proc.stdout + proc.stderr)[-3000:]}
@@ -94,7 +90,7 @@ def run(quick: bool = False) -> dict:
     # the cycle's first run pays its own imports (pandas & co.) once per process
     noop_s, cycle_s = min(data["noop"]), min(data["cycle"])
     pairs = sorted(round(c / n, 2) for c, n in zip(data["cycle"], data["noop"], strict=True))
-    emails = len(mail.messages())
+    emails = len(sinks.mail.messages())
     result = {
         "units": units,
         "mapped_instances": units,

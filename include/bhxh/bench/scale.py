@@ -16,12 +16,12 @@ from bhxh.bench.common import (
     DAGS,
     NOOP_DAG,
     PARALLELISM,
+    LoopbackSinks,
     RssSampler,
     Stack,
     airflow_env,
     cleanup,
     connection_env,
-    free_port,
     migrate,
     run_seconds,
     tmp_dir,
@@ -34,8 +34,6 @@ SCALE_DAG = "bench_scale"
 
 def run(quick: bool = False, units: int | None = None, batch_size: int = 100) -> dict:
     from pathlib import Path
-
-    from bhxh.devservers import MailSink, WebhookSink
 
     units = units or (500 if quick else 3_500)
     work = tmp_dir("scale")
@@ -54,9 +52,8 @@ def run(quick: bool = False, units: int | None = None, batch_size: int = 100) ->
     ingested = ingest_all(store, files, registry)
     ingest_s = time.perf_counter() - started
     batches = -(-len(files) // batch_size)
-    mail, chat = MailSink(work / "mail", free_port()), WebhookSink(work / "chat", free_port())
-    smtp_port, http_port = mail.start(), chat.start()
-    env = airflow_env(home, dags, **connection_env(store, smtp_port, http_port), BHXH_OUT_DIR=str(work / "reports"))
+    sinks = LoopbackSinks(work)
+    env = airflow_env(home, dags, **connection_env(store, sinks.smtp_port, sinks.http_port), BHXH_OUT_DIR=str(work / "reports"))
     env[UNITS_ENV] = str(units)
     result: dict = {
         "units": len(files), "batch_size": batch_size, "batches": batches, "task_instances": batches + 5,
@@ -93,8 +90,7 @@ def run(quick: bool = False, units: int | None = None, batch_size: int = 100) ->
         result["goal_s"] = GOAL_S
     finally:
         stack.stop()
-        mail.stop()
-        chat.stop()
+        sinks.stop()
     cleanup(work)
     return result
 

@@ -16,12 +16,12 @@ from bhxh.bench.common import (
     NOOP_DAG,
     OBLIGATION,
     PARALLELISM,
+    LoopbackSinks,
     RssSampler,
     Stack,
     airflow_env,
     cleanup,
     connection_env,
-    free_port,
     migrate,
     run_seconds,
     sample_store,
@@ -31,16 +31,13 @@ from bhxh.bench.common import (
 
 def run(quick: bool = False) -> dict:
     from bhxh.cycle import plan_cycle
-    from bhxh.devservers import MailSink, WebhookSink
-
     work = tmp_dir("scheduler")
     home = work / "home"
     home.mkdir()
     units = len(plan_cycle(OBLIGATION, CYCLE).units)
     store = sample_store(work / "store")
-    mail, chat = MailSink(work / "mail", free_port()), WebhookSink(work / "chat", free_port())
-    smtp_port, http_port = mail.start(), chat.start()
-    env = airflow_env(home, **connection_env(store, smtp_port, http_port), BHXH_OUT_DIR=str(work / "reports"))
+    sinks = LoopbackSinks(work)
+    env = airflow_env(home, **connection_env(store, sinks.smtp_port, sinks.http_port), BHXH_OUT_DIR=str(work / "reports"))
     result: dict = {"units": units, "task_instances_per_run": units + 5, "parallelism": PARALLELISM}
     stack = Stack(home, env)
     try:
@@ -68,14 +65,13 @@ def run(quick: bool = False) -> dict:
             cycle_s=min(cycle_s), noop_s=min(noop_s), overhead_ratio=round(min(cycle_s) / min(noop_s), 2),
             cycle_runs_s=cycle_s, noop_runs_s=noop_s,
             noop_s_per_task_instance=round(min(noop_s) / (units + 5), 3),
-            emails_received=len(mail.messages()),
+            emails_received=len(sinks.mail.messages()),
             memory=sampler.stop(),
         )
         result["meets_goal"] = result["overhead_ratio"] <= 1.3
     finally:
         stack.stop()
-        mail.stop()
-        chat.stop()
+        sinks.stop()
     cleanup(work)
     return result
 
