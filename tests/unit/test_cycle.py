@@ -71,16 +71,11 @@ def test_intake_answers_each_file_once(tmp_path):
     assert body.count("Sheet 'Chỉ tiêu', dòng") == body.count("- Sheet 'Chỉ tiêu', dòng")  # location said once per error
 
 
-def test_validate_trusts_intake_unless_asked_to_read_files_again(tmp_path):
-    import datetime as dt
-
-    from sqlalchemy import update
-
-    from bhxh.cycle import validate_unit
+def _store_and_vu_tccb_report(tmp_path):
+    """An empty store and a valid 2019 Resolution 51 report of Vụ Tổ chức cán bộ: (session maker, file)."""
     from bhxh.forms_xlsx import file_name, form_rows, write_report_xlsx
-    from bhxh.intake import ingest
     from bhxh.reportforms import get_form
-    from bhxh.store import StoredFile, init_store, session_factory
+    from bhxh.store import init_store, session_factory
 
     url = f"sqlite:///{tmp_path / 's.sqlite'}"
     init_store(url)
@@ -88,7 +83,19 @@ def test_validate_trusts_intake_unless_asked_to_read_files_again(tmp_path):
     meta = {"unit": "vu_tccb", "obligation": "nq51_action_programme", "period": "2019"}
     path = write_report_xlsx(tmp_path / file_name("nq51_action_programme", "2019", "vu_tccb"), form, meta,
                              form_rows(form, {"NHIEM_VU_GIAO": 9, "NHIEM_VU_HT": 7}))
-    maker = session_factory(url)
+    return session_factory(url), path
+
+
+def test_validate_trusts_intake_unless_asked_to_read_files_again(tmp_path):
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from bhxh.cycle import validate_unit
+    from bhxh.intake import ingest
+    from bhxh.store import StoredFile
+
+    maker, path = _store_and_vu_tccb_report(tmp_path)
     with maker() as session, session.begin():
         result = ingest(session, path.read_bytes(), path.name, dt.datetime(2019, 11, 1, tzinfo=dt.UTC))
         assert result.status == "accepted"
@@ -108,19 +115,11 @@ def test_a_report_received_late_evening_in_hanoi_stays_on_time(tmp_path):
 
     from bhxh.calendar import TZ
     from bhxh.cycle import validate_unit
-    from bhxh.forms_xlsx import file_name, form_rows, write_report_xlsx
     from bhxh.intake import ingest
-    from bhxh.reportforms import get_form
-    from bhxh.store import Submission, init_store, session_factory
+    from bhxh.store import Submission
 
-    url = f"sqlite:///{tmp_path / 's.sqlite'}"
-    init_store(url)
-    form = get_form("nq51_indicators")
-    meta = {"unit": "vu_tccb", "obligation": "nq51_action_programme", "period": "2019"}
-    path = write_report_xlsx(tmp_path / file_name("nq51_action_programme", "2019", "vu_tccb"), form, meta,
-                             form_rows(form, {"NHIEM_VU_GIAO": 9, "NHIEM_VU_HT": 7}))
+    maker, path = _store_and_vu_tccb_report(tmp_path)
     received = dt.datetime(2019, 11, 14, 23, 30, tzinfo=TZ)  # the last allowed day is 14/11/2019
-    maker = session_factory(url)
     with maker() as session, session.begin():
         assert ingest(session, path.read_bytes(), path.name, received).late is False
     with maker() as session:
