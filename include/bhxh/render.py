@@ -87,13 +87,9 @@ def write_xlsx(path: Path, sheets: dict[str, tuple[list[str], list[list]]]) -> P
             head.append(cell)
         ws.append(head)
         for row in rows:
-            ws.append([_text_cell(ws, WriteOnlyCell, v) if isinstance(v, str) else v for v in row])
+            # Plain values: openpyxl stores a str as text unless it starts with "=", which safe_cell has quoted.
+            # (A cell object per value would cost twice as much: openpyxl reuses one cell for plain values.)
+            ws.append([safe_cell(v) if isinstance(v, str) else v for v in row])
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
-
-
-def _text_cell(ws, cell_type, value: str):
-    cell = cell_type(ws, value=safe_cell(value))
-    cell.data_type = "s"  # openpyxl would otherwise treat a leading '=' as a formula
-    return cell

@@ -148,3 +148,32 @@ def test_template_is_reproducible(tmp_path):
     built = build(tmp_path / "t.docx")
     assert hashlib.sha256(built.read_bytes()).digest() == hashlib.sha256(OUT.read_bytes()).digest()
     assert abs(Document(io.BytesIO(OUT.read_bytes())).sections[0].page_width - Mm(210)) < Mm(1)
+
+
+def test_faster_template_renders_what_docxtpl_renders(tmp_path):
+    """ReportTemplate skips docxtpl passes that cannot change our document: the parts must come out the same,
+    including a paragraph with a line break and a tab (the pass it keeps) beside paragraphs without."""
+    from docxtpl import DocxTemplate
+
+    from bhxh.docx_report import ReportTemplate
+
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    init_store(url)
+    maker = session_factory(url)
+    with maker() as session, session.begin():
+        _seed(session)
+    with maker() as session:
+        cons = consolidate(session, plan_cycle(OB, KEY))
+        comp = compare(session, cons)
+    invalid = next(r for r in cons.rows if r.state == "invalid")
+    invalid.errors = [{"message_vi": "Dòng 1\nDòng 2\tcột B", "message_en": "x"}]
+    parts = {}
+    for cls in (DocxTemplate, ReportTemplate):
+        path = render_docx(cons, comp, tmp_path / f"{cls.__name__}.docx", number="15", place="Hà Nội", signer=Signer(),
+                           issued_on=dt.date(2020, 12, 5), template_class=cls)
+        with zipfile.ZipFile(path) as z:
+            parts[cls] = {name: z.read(name) for name in z.namelist()}
+    ours, theirs = parts[ReportTemplate], parts[DocxTemplate]
+    assert sorted(ours) == sorted(theirs)
+    assert [n for n in ours if ours[n] != theirs[n]] == []
+    assert b"<w:br/>" in ours["word/document.xml"] and b"<w:tab/>" in ours["word/document.xml"]
