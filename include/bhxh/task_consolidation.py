@@ -23,7 +23,7 @@ import pandas as pd
 
 from bhxh.plans import Plan, Task
 from bhxh.render import environment, write_xlsx
-from bhxh.task_reports import COMPLETED, LEAD_SHEET, STATUSES, canonical_status, due_on, unit_tasks
+from bhxh.task_reports import COMPLETED, LEAD_SHEET, STATUSES, canonical_status, due_on, units_tasks
 from bhxh.units import UnitRegistry, default_registry
 
 NOT_REPORTED = "Chưa báo cáo"
@@ -88,8 +88,8 @@ def _long(plan: Plan, reports: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 
 def _assignments(plan: Plan, units: Sequence[str], deadline: dt.date, registry: UnitRegistry) -> pd.DataFrame:
     rows = []
-    for unit in units:
-        for task in unit_tasks(plan, unit, deadline, registry).led:
+    for unit, tasks in units_tasks(plan, units, deadline, registry).items():
+        for task in tasks.led:
             rows.append((task.id, unit, objective_of(plan, task), due_on(task, deadline)))
     return pd.DataFrame(rows, columns=["task_id", "unit", "objective", "due"])
 

@@ -91,37 +91,59 @@ class UnitTasks:
         return [t.id for t in self.cooperating]
 
 
-def _names_unit(token: str, unit_id: str, day: dt.date, registry: UnitRegistry) -> bool:
-    """Whether a lead/cooperating entry of the plan ("vu_tckt", "group:provincial") names `unit_id` on `day`."""
-    if token.startswith("group:"):
-        group = token.removeprefix("group:")
-        if unit_id not in registry:
+class _Names:
+    """Which units a task's lead or cooperating entries ("vu_tckt", "group:provincial") name on `day`: a unit
+    named itself, the successor of a unit named (it inherits the tasks), or a member of a group named.
+    Successors are looked up once per entry, not once per unit asked about."""
+
+    def __init__(self, tokens: Iterable[str], day: dt.date, registry: UnitRegistry) -> None:
+        self.registry = registry
+        self.ids: set[str] = set()
+        self.groups: list[str] = []
+        for token in tokens:
+            if token.startswith("group:"):
+                self.groups.append(token.removeprefix("group:"))
+                continue
+            self.ids.add(token)
+            if token in registry:
+                successor = registry.successor_on(token, day)
+                if successor is not None:
+                    self.ids.add(successor.id)
+
+    def __call__(self, unit_id: str) -> bool:
+        if unit_id in self.ids:
+            return True
+        if not self.groups or unit_id not in self.registry:
             return False
-        return registry.get(unit_id).in_group(group)
-    if token == unit_id:
-        return True
-    if token in registry:
-        successor = registry.successor_on(token, day)
-        return successor is not None and successor.id == unit_id
-    return False
+        unit = self.registry.get(unit_id)
+        return any(unit.in_group(g) for g in self.groups)
+
+
+def units_tasks(plan: Plan, unit_ids: Iterable[str], day: dt.date, registry: UnitRegistry | None = None) -> dict[str, UnitTasks]:
+    """`unit_tasks` of several units at once (the plan's entries resolved once)."""
+    registry = registry or default_registry()
+    names = [(task, _Names(task.leads(), day, registry), _Names(task.cooperating, day, registry)) for task in plan.tasks]
+    out = {}
+    for unit_id in unit_ids:
+        led, coop = [], []
+        for task, leads, cooperates in names:
+            if leads(unit_id):
+                led.append(task)
+            elif cooperates(unit_id):
+                coop.append(task)
+        out[unit_id] = UnitTasks(led, coop)
+    return out
 
 
 def unit_tasks(plan: Plan, unit_id: str, day: dt.date, registry: UnitRegistry | None = None) -> UnitTasks:
     """The tasks `unit_id` leads (alone, jointly or through its group) and those it cooperates on."""
-    registry = registry or default_registry()
-    led, coop = [], []
-    for task in plan.tasks:
-        if any(_names_unit(tok, unit_id, day, registry) for tok in task.leads()):
-            led.append(task)
-        elif any(_names_unit(tok, unit_id, day, registry) for tok in task.cooperating):
-            coop.append(task)
-    return UnitTasks(led, coop)
+    return units_tasks(plan, [unit_id], day, registry)[unit_id]
 
 
 def leads_among(task: Task, unit_ids: Iterable[str], day: dt.date, registry: UnitRegistry | None = None) -> list[str]:
     """The units of `unit_ids` that lead `task` on `day` (groups expanded)."""
-    registry = registry or default_registry()
-    return [u for u in unit_ids if any(_names_unit(tok, u, day, registry) for tok in task.leads())]
+    leads = _Names(task.leads(), day, registry or default_registry())
+    return [u for u in unit_ids if leads(u)]
 
 
 def _month_end(year: int, month: int) -> dt.date:
