@@ -32,10 +32,20 @@ def test_quick_bench_runs_parse_and_cycle_overhead(tmp_path):
     assert {"reporting_cycles.py", "reminders.py", "intake.py"} <= set(parse["per_file"])
     dagtest = results["dagtest"]
     # the 2019 sample cycle ran for real beside the no-op: both succeeded, every acknowledgement went out
-    assert [state for _, state in dagtest["run_states"]] == ["success", "success"]
+    # no-op, cycle, no-op: the counted cycle lies between two no-op runs
+    assert dagtest["run_states"] == [["noop", "success"], ["cycle", "success"], ["noop", "success"]]
     # each expected unit gets one e-mail (acknowledgement, its errors, or the missing notice) + the report
     assert dagtest["emails_per_cycle"] == dagtest["units"] + 1
-    assert dagtest["cycle_s"] > 0 and dagtest["noop_s"] > 0
-    assert dagtest["overhead_ratio"] == round(dagtest["cycle_s"] / dagtest["noop_s"], 2)
+    cycle_s, (before, after) = dagtest["cycle_runs_s"][0], dagtest["noop_runs_s"]
+    assert dagtest["overhead_ratio"] == round(round(cycle_s / ((before + after) / 2), 3), 2)
+    assert dagtest["validate_states"] == {"failed": 7, "skipped": 4, "success": 71}
     assert "cycle dag.test" in out.read_text() and "measurement" in proc.stdout  # the printed table
     assert not list((tmp_path / "work").glob("bhxh_bench_*"))  # the measurement cleaned up after itself
+
+
+def test_each_run_is_divided_by_the_no_ops_around_it():
+    from bhxh.bench.dagtest import bracketed
+
+    assert bracketed([12.0, 9.0], [8.0, 10.0, 8.0]) == [1.333, 1.0]
+    with pytest.raises(ValueError):
+        bracketed([12.0, 9.0], [8.0, 10.0])
