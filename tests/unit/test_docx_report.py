@@ -28,9 +28,8 @@ def _seed(session):
     seed_store(session, DATA, OB)
 
 
-@pytest.fixture(scope="module")
-def rendered(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("docx")
+def _consolidated(tmp):
+    """The 2020 cycle of the Đắk Lắk units from a seeded store: (consolidation, comparison)."""
     url = f"sqlite:///{tmp / 'store.sqlite'}"
     init_store(url)
     maker = session_factory(url)
@@ -39,6 +38,13 @@ def rendered(tmp_path_factory):
     with maker() as session:
         cons = consolidate(session, plan_cycle(OB, KEY))
         comp = compare(session, cons)
+    return cons, comp
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("docx")
+    cons, comp = _consolidated(tmp)
     # A unit whose name (as it could arrive from a submission) carries markup and a template expression.
     row = next(r for r in cons.rows if r.unit.id == "daklak_so_khdt")
     row.unit = dataclasses.replace(row.unit, name=f"Sở KH&ĐT {EVIL}")
@@ -157,14 +163,7 @@ def test_faster_template_renders_what_docxtpl_renders(tmp_path):
 
     from bhxh.docx_report import ReportTemplate
 
-    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
-    init_store(url)
-    maker = session_factory(url)
-    with maker() as session, session.begin():
-        _seed(session)
-    with maker() as session:
-        cons = consolidate(session, plan_cycle(OB, KEY))
-        comp = compare(session, cons)
+    cons, comp = _consolidated(tmp_path)
     invalid = next(r for r in cons.rows if r.state == "invalid")
     invalid.errors = [{"message_vi": "Dòng 1\nDòng 2\tcột B", "message_en": "x"}]
     parts = {}
