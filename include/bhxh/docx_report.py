@@ -14,8 +14,8 @@ from pathlib import Path
 
 from docxtpl import DocxTemplate
 from jinja2 import StrictUndefined
-from lxml import etree
 from jinja2.sandbox import SandboxedEnvironment
+from lxml import etree
 
 from bhxh.calendar import TZ
 from bhxh.comparison import Cell, Comparison
