@@ -7,7 +7,7 @@ One uncounted run of each loads Airflow and our modules in the process. Then the
 every cycle between two no-op runs: noop, cycle, noop, cycle, ..., noop. This machine's CPU speed drifts (the
 same no-op run took 5.9 s and 9.3 s three minutes apart, CPU time following wall time), so a cycle is compared
 with the no-op runs just before and after it: its ratio is cycle / mean(the two no-ops). `overhead_ratio` is
-the median of those ratios; the ratio of the fastest cycle to the fastest no-op (the figure before 25/11/2026)
+the median of those ratios; the ratio of the fastest cycle to the fastest no-op (the figure before commit e107d23)
 is reported beside it as `ratio_of_minima`. After each cycle the no-op runs once more with its mapped
 instances failing and skipping as the cycle's did, bracketed the same way, to show Airflow's own cost of that.
 """
