@@ -74,7 +74,7 @@ def _backfill(stack: Stack, dag_id: str, start: str, end: str, expected: int) ->
         span = run_seconds(rows)
     return {
         "runs": len(rows), "runs_finished": sum(r["state"] in ("success", "failed") for r in rows),
-        "states": sorted({str(r["state"]) for r in rows}), "partial": partial, "time_limit_s": TIME_LIMIT_S,
+        "run_states": sorted({str(r["state"]) for r in rows}), "partial": partial, "time_limit_s": TIME_LIMIT_S,
         "runs_s": round(span, 1), "wall_s_incl_cli": round(wall, 1), **ti, "task_instances_finished": finished_ti,
         "s_per_task_instance": round(span / max(finished_ti, 1), 3),
     }
