@@ -45,13 +45,13 @@ def _child(work: Path, reps: int, units: int) -> dict:
 
     bag = DagBag(dag_folder=str(DAGS), safe_mode=False)
     noop, cycle = bag.dags[NOOP_DAG], bag.dags[CYCLE_DAG]
-    out: dict[str, list] = {"noop": [], "cycle": [], "noop_same_states": [], "states": [], "cycle_ti_states": []}
+    out: dict = {"noop": [], "cycle": [], "noop_same_states": [], "states": [], "cycle_ti_states": []}
     runs = 0
 
     def run_cycle() -> tuple[float, object]:
         nonlocal runs
-        runs += 1  # not timed: the submissions are in a fresh store before the cycle
-        store = sample_store(work / f"store{runs}")
+        runs += 1
+        store = sample_store(work / f"store{runs}")  # not timed: the submissions are in a fresh store before the cycle
         os.environ["AIRFLOW_CONN_BHXH_STORE"] = json.dumps({"conn_type": "generic", "extra": {"url": store}})
         os.environ["BHXH_OUT_DIR"] = str(work / f"reports{runs}")
         started = time.perf_counter()
