@@ -141,18 +141,14 @@ def deliver_pending(
     def claim(chunk: list[int]) -> list[OutboxMessage]:
         """The messages of `chunk` this sender got; those another sender had already are left out."""
         with session_maker() as session, session.begin():
-            mine = list(
-                session.scalars(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id.in_(chunk), OutboxMessage.status.in_(("pending", "failed")))
-                    .values(status="sending", attempts=OutboxMessage.attempts + 1, claimed_at=utcnow())
-                    .returning(OutboxMessage.id),
-                    execution_options={"synchronize_session": False},
-                )
+            mine = session.scalars(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(chunk), OutboxMessage.status.in_(("pending", "failed")))
+                .values(status="sending", attempts=OutboxMessage.attempts + 1, claimed_at=utcnow())
+                .returning(OutboxMessage),  # the claimed rows themselves, as updated
+                execution_options={"synchronize_session": False},
             )
-            if not mine:
-                return []
-            return list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(mine)).order_by(OutboxMessage.id)))
+            return sorted(mine, key=lambda m: m.id)
 
     def deliver_one(message: OutboxMessage) -> str:
         """'sent' or an error text."""
