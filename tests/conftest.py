@@ -4,12 +4,13 @@ the chat webhook are real servers on loopback started by the tests."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from bhxh.devservers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 _SESSION_HOME = Path(os.environ.get("BHXH_TEST_AIRFLOW_HOME") or ROOT / "out" / "test_airflow_home")
@@ -27,12 +28,6 @@ for _p in (ROOT / "dags", ROOT / "plugins"):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 _SESSION_HOME.mkdir(parents=True, exist_ok=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -21,19 +20,13 @@ from sqlalchemy import func, select
 
 from bhxh.calendar import dag_id_for
 from bhxh.cycle import completeness, plan_cycle
-from bhxh.devservers import MailSink, WebhookSink
+from bhxh.devservers import LoopbackSinks
 from bhxh.intake import ingest
 from bhxh.sample import generate, read_manifest
 from bhxh.store import OutboxMessage, default_url, init_store, session_factory
 
 ROOT = Path(__file__).resolve().parents[2]
 OBLIGATION, CYCLE = "nq51_action_programme", "2019"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def apprise_connection(smtp_port: int, http_port: int) -> str:
@@ -71,8 +64,8 @@ def run(out: Path = ROOT / "out" / "demo", reports_dir: Path | None = None) -> d
     print(f"[2/5] Tiếp nhận vào kho {store_url}: {new} bản mới, {dup} bản đã có (không lưu lại)", flush=True)
     sink_dir = out / "sink"
     shutil.rmtree(sink_dir, ignore_errors=True)
-    mail, chat = MailSink(sink_dir / "mail", _free_port()), WebhookSink(sink_dir / "chat", _free_port())
-    smtp_port, http_port = mail.start(), chat.start()
+    sinks = LoopbackSinks(sink_dir)
+    smtp_port, http_port = sinks.smtp_port, sinks.http_port
     print(f"[3/5] Máy chủ thư 127.0.0.1:{smtp_port} và webhook chat 127.0.0.1:{http_port} đang chạy", flush=True)
     env = {
         **os.environ,
@@ -95,8 +88,7 @@ def run(out: Path = ROOT / "out" / "demo", reports_dir: Path | None = None) -> d
             raise SystemExit(f"airflow dags test failed (exit {proc.returncode}); log in {out / 'airflow_dags_test.log'}")
         time.sleep(0.5)
     finally:
-        mail.stop()
-        chat.stop()
+        sinks.stop()
     plan = plan_cycle(OBLIGATION, CYCLE)
     with maker() as session:
         state = completeness(session, plan)
@@ -112,8 +104,8 @@ def run(out: Path = ROOT / "out" / "demo", reports_dir: Path | None = None) -> d
         "invalid_units": {u: [e["code"] for e in errs] for u, errs in state["invalid"].items()},
         "emails_delivered": sent.get("email", 0),
         "chat_delivered": sent.get("chat", 0),
-        "emails_received_this_run": len(mail.messages()),
-        "chat_received_this_run": len(chat.messages()),
+        "emails_received_this_run": len(sinks.mail.messages()),
+        "chat_received_this_run": len(sinks.chat.messages()),
         "outbox_not_sent": pending,
         "reports": {
             "html": str(report_dir / "bao_cao_tong_hop.html"),

@@ -9,11 +9,19 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import socket
 import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (for a sink or server the caller starts next)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class MailSink:
@@ -87,6 +95,18 @@ class WebhookSink:
 
     def messages(self) -> list[dict]:
         return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(self.folder.glob("*.json"))]
+
+
+class LoopbackSinks:
+    """A MailSink and a WebhookSink under `folder` (mail/, chat/), on free ports, started."""
+
+    def __init__(self, folder: Path) -> None:
+        self.mail, self.chat = MailSink(folder / "mail", free_port()), WebhookSink(folder / "chat", free_port())
+        self.smtp_port, self.http_port = self.mail.start(), self.chat.start()
+
+    def stop(self) -> None:
+        self.mail.stop()
+        self.chat.stop()
 
 
 def main() -> None:

@@ -12,14 +12,6 @@ from pathlib import Path
 import pytest
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def sample_inbox(tmp_path_factory) -> Path:
     """The demo's sample submissions of the 2019 cycle of the Resolution 51 report (generated once)."""

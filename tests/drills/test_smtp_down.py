@@ -7,7 +7,9 @@ import time
 
 import pytest
 
-from .conftest import free_port, ingest_sample, outbox_sent, received_mail
+from bhxh.devservers import free_port
+
+from .conftest import ingest_sample, outbox_sent, received_mail
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from .conftest import free_port
+from bhxh.devservers import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-import socket
 
 import pytest
 
 from bhxh.calendar import Catalogue, default_catalogue
-from bhxh.devservers import MailSink, WebhookSink
+from bhxh.devservers import MailSink, WebhookSink, free_port
 from bhxh.notify import DeliveryError, apprise_sender, deliver_pending, enqueue
 from bhxh.reminders import messages_due
 from bhxh.store import OutboxMessage, init_store, session_factory
@@ -21,12 +20,6 @@ pytestmark = pytest.mark.e2e
 
 OB, DAY = "nq28_dak_lak_units", dt.date(2020, 11, 25)  # reminder_3 of the 2020 cycle
 UNITS = ("daklak_so_khdt", "daklak_so_noi_vu", "daklak_so_tai_chinh")
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _urls(smtp_port: int, http_port: int) -> dict[str, list[str]]:
@@ -73,7 +66,7 @@ def test_smtp_outage_then_delivered_once(store, tmp_path, chat_sink):
     emails = [m for m in messages if m.channel == "email"]
     assert len(emails) == 3
     assert _enqueue(store, messages) == 6
-    port = _port()
+    port = free_port()
     sink = MailSink(tmp_path / "outage", port)  # not started: the SMTP server is down
     send = apprise_sender(_urls(port, chat_sink.port))
     with pytest.raises(DeliveryError):
@@ -103,7 +96,7 @@ def test_smtp_outage_then_delivered_once(store, tmp_path, chat_sink):
 def test_webhook_500_is_retried_and_delivered_once(store, tmp_path, mail_sink):
     messages = _messages(store)
     _enqueue(store, messages)
-    hook = WebhookSink(tmp_path / "hook", _port(), fail_first=1)
+    hook = WebhookSink(tmp_path / "hook", free_port(), fail_first=1)
     port = hook.start()
     try:
         send = apprise_sender(_urls(mail_sink.port, port))

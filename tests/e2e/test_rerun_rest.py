@@ -34,15 +34,14 @@ def airflow(tmp_path_factory):
     """A running Airflow (standalone) with a store holding the sample submissions (not yet checked), mail and
     chat sinks for the notify step, and an authenticated client."""
     from bhxh.demo import apprise_connection
-    from bhxh.devservers import MailSink, WebhookSink
+    from bhxh.devservers import LoopbackSinks
 
     tmp = tmp_path_factory.mktemp("rerun")
     store_url, sample = sample_store(tmp, check=False)
-    mail, chat = MailSink(tmp / "mail", free_port()), WebhookSink(tmp / "chat", free_port())
-    smtp_port, http_port = mail.start(), chat.start()
+    sinks = LoopbackSinks(tmp)
     server = AirflowProcess(tmp / "airflow_home", command="standalone", env={
         "AIRFLOW_CONN_BHXH_STORE": json.dumps({"conn_type": "generic", "extra": {"url": store_url}}),
-        "AIRFLOW_CONN_BHXH_APPRISE": apprise_connection(smtp_port, http_port),
+        "AIRFLOW_CONN_BHXH_APPRISE": apprise_connection(sinks.smtp_port, sinks.http_port),
         "BHXH_OUT_DIR": str(tmp / "reports"),
         "AIRFLOW__CORE__PARALLELISM": "8",
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
@@ -55,8 +54,7 @@ def airflow(tmp_path_factory):
             yield {"api": api, "server": server, "store_url": store_url, "tmp": tmp, "sample": sample}
     finally:
         server.stop()
-        mail.stop()
-        chat.stop()
+        sinks.stop()
 
 
 def _wait_run(api, run_id: str, timeout: float = RUN_TIMEOUT) -> str:

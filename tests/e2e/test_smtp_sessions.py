@@ -75,7 +75,7 @@ def test_a_session_carries_at_most_max_messages(tmp_path, mail_sink, monkeypatch
 
 
 def test_a_session_the_server_dropped_is_replaced(tmp_path):
-    from bhxh.bench.common import free_port
+    from bhxh.devservers import free_port
 
     maker = _outbox(tmp_path, 2)
     port = free_port()

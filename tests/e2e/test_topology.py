@@ -16,7 +16,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from bhxh import topology
+from bhxh.devservers import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -43,12 +43,6 @@ REDIS_PORT = int(os.environ.get("BHXH_REDIS_PORT", "6379"))
 STALL_TIMEOUT = float(os.environ.get("BHXH_TOPOLOGY_STALL_TIMEOUT", "150"))
 RUN_TIMEOUT = float(os.environ.get("BHXH_TOPOLOGY_TIMEOUT", "900"))
 WORKERS = ("bhxh_w1", "bhxh_w2")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _require_services() -> None:
@@ -151,7 +145,7 @@ def topology_run(tmp_path_factory):
     from sqlalchemy import func, select
 
     from bhxh.cycle import completeness, plan_cycle
-    from bhxh.devservers import MailSink, WebhookSink
+    from bhxh.devservers import LoopbackSinks
     from bhxh.intake import ingest
     from bhxh.sample import generate, read_manifest
     from bhxh.store import OutboxMessage, session_factory
@@ -161,21 +155,21 @@ def topology_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("topology")
     tag = uuid.uuid4().hex[:8]
     home = tmp / "airflow_home"
-    mail, chat = MailSink(tmp / "sink" / "mail", _free_port()), WebhookSink(tmp / "sink" / "chat", _free_port())
-    smtp_port, http_port = mail.start(), chat.start()
+    sinks = LoopbackSinks(tmp / "sink")
+    smtp_port, http_port = sinks.smtp_port, sinks.http_port
     redis_db = _claim_redis_db(tag)
     t = topology.native_topology(
         str(ROOT), str(home),
         pg_host=PG_HOST, pg_port=PG_PORT, pg_user=PG_USER,
         metadata_db=f"bhxh_topo_{tag}_airflow", store_db=f"bhxh_topo_{tag}_store",
         redis_host=REDIS_HOST, redis_port=str(REDIS_PORT), redis_db=str(redis_db),
-        api_port=str(_free_port()), smtp_port=str(smtp_port), chat_url=f"json://127.0.0.1:{http_port}/chat",
+        api_port=str(free_port()), smtp_port=str(smtp_port), chat_url=f"json://127.0.0.1:{http_port}/chat",
         fernet_key=Fernet.generate_key().decode(), jwt_secret=secrets.token_urlsafe(32),
         extra={
             # test-only: no scheduled run next to the manual one, and no fixed ports that others may use
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-            "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(_free_port()),
-            "AIRFLOW__LOGGING__TRIGGERER_LOG_SERVER_PORT": str(_free_port()),
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(free_port()),
+            "AIRFLOW__LOGGING__TRIGGERER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         },
     )
@@ -208,7 +202,7 @@ def topology_run(tmp_path_factory):
         for name in WORKERS:
             cluster.start(
                 name, ["celery", "worker", "--celery-hostname", f"{name}@%h", "--concurrency", "2"],
-                AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(_free_port()),
+                AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=str(free_port()),
             )
         _wait("the api-server", lambda: _http_ok(f"http://127.0.0.1:{t.api_port}/api/v2/monitor/health"), 120, cluster)
         meta = f"host={PG_HOST} port={PG_PORT} user={PG_USER} dbname={t.metadata_db}"
@@ -257,18 +251,17 @@ def topology_run(tmp_path_factory):
                 select(OutboxMessage.channel, func.count()).where(OutboxMessage.status == "sent").group_by(OutboxMessage.channel)
             ).all())
         time.sleep(1.0)  # the sink writes each .eml, then its .rcpt
-        result["mails"] = mail.messages()
+        result["mails"] = sinks.mail.messages()
         result["rcpts"] = {
             m.with_suffix(".eml.rcpt").read_text(encoding="utf-8").split("\n")[0]
             for m in result["mails"] if m.with_suffix(".eml.rcpt").exists()
         }
-        result["chats"] = chat.messages()
+        result["chats"] = sinks.chat.messages()
         result["manifest"] = json.loads((inbox / "manifest.json").read_text(encoding="utf-8"))
         result["logs"] = cluster.tail(chars=1500)
     finally:
         cluster.stop()
-        mail.stop()
-        chat.stop()
+        sinks.stop()
         from bhxh.store import get_engine
 
         get_engine(topology.store_url(t)).dispose()

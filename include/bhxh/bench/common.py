@@ -12,7 +12,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -23,6 +22,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from bhxh.devservers import LoopbackSinks, free_port  # noqa: F401 -- the measurements take them from here
+
 ROOT = Path(__file__).resolve().parents[3]
 DAGS = ROOT / "dags"
 PLUGINS = ROOT / "plugins"
@@ -31,12 +32,6 @@ AIRFLOW = str(VENV_BIN / "airflow") if (VENV_BIN / "airflow").exists() else "air
 OBLIGATION, CYCLE = "nq51_action_programme", "2019"
 CYCLE_DAG, NOOP_DAG, NOOP_YEARLY_DAG = f"bao_cao_{OBLIGATION}", "bench_noop", "bench_noop_yearly"
 PARALLELISM = int(os.environ.get("BHXH_BENCH_PARALLELISM", "4"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def tmp_dir(prefix: str) -> Path:
@@ -107,20 +102,6 @@ def sample_store(folder: Path, obligation: str = OBLIGATION, cycle: str = CYCLE)
             path = Path(item.path)
             ingest(session, path.read_bytes(), path.name, dt.datetime.fromisoformat(item.received_at))
     return url
-
-
-class LoopbackSinks:
-    """The loopback SMTP server and chat webhook one measurement delivers to (bhxh.devservers), started."""
-
-    def __init__(self, work: Path) -> None:
-        from bhxh.devservers import MailSink, WebhookSink
-
-        self.mail, self.chat = MailSink(work / "mail", free_port()), WebhookSink(work / "chat", free_port())
-        self.smtp_port, self.http_port = self.mail.start(), self.chat.start()
-
-    def stop(self) -> None:
-        self.mail.stop()
-        self.chat.stop()
 
 
 # -- the scheduler stack ----------------------------------------------------------------------------------
