@@ -17,10 +17,11 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(ENV) python -m bhxh.demo
+	$(ENV) python -m bhxh.cli.demo
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check include dags plugins tests
+	$(VENV)/bin/ruff check include dags plugins tests scripts
+	cd include && ../$(VENV)/bin/lint-imports ../pyproject.toml
 
 # Everything, slow suites (Celery topology, browser, drills) included: this is what CI runs.
 test: $(STAMP) lint services browser
@@ -31,7 +32,7 @@ test-fast: $(STAMP) lint services
 	$(ENV) python -m pytest -q -m "not slow"
 
 calendar: $(STAMP)
-	@$(ENV) python -m bhxh.calendar_cli --year $(or $(YEAR),$(shell date +%Y)) $(if $(FORMAT),--format $(FORMAT))
+	@$(ENV) python -m bhxh.cli.calendar --year $(or $(YEAR),$(shell date +%Y)) $(if $(FORMAT),--format $(FORMAT))
 
 up: $(STAMP)
 	bash scripts/up.sh
@@ -40,13 +41,13 @@ clean:
 	rm -rf airflow_home out var
 
 ingest: $(STAMP)
-	@$(ENV) python -m bhxh.ingest_cli "$(FILE)"
+	@$(ENV) python -m bhxh.cli.ingest "$(FILE)"
 
 templates: $(STAMP)
-	$(ENV) python -m bhxh.templates_cli
+	$(ENV) python -m bhxh.cli.templates
 
 plans: $(STAMP)
-	@$(ENV) python -m bhxh.plans
+	@$(ENV) python -m bhxh.cli.plans
 
 services:
 	@bash scripts/services.sh

@@ -30,31 +30,19 @@ def tiep_nhan_bao_cao():
     @task
     def ingest_inbox() -> dict:
         """Store every stable file of the inbox with its checksum; leave them all there if the store is down."""
-        from bhxh.cycle import intake_messages
-        from bhxh.intake_watch import ingest_inbox as run
-        from bhxh.notify import enqueue
-        from bhxh.store import init_store, session_factory
+        from bhxh.steps.intake import ingest_inbox as run
         from common.wiring import inbox_dirs, store_url
 
-        inbox, archive = inbox_dirs()
-        init_store(store_url())
-        maker = session_factory(store_url())
-        result = run(inbox, maker, archive)
-        results = [r for _path, r in result.ingested]
-        with maker() as session, session.begin():
-            queued = enqueue(session, intake_messages(results))
-        if result.store_error:
-            raise RuntimeError(f"Kho báo cáo không truy cập được / store unavailable: {result.store_error}")
-        print(f"Đã tiếp nhận {len(results)} tệp; chưa ổn định {len(result.unstable)}; lỗi đọc {len(result.failed)}")
-        return {"ingested": len(results), "queued": queued, "unstable": result.unstable}
+        summary, line = run(*inbox_dirs(), store_url())
+        print(line)
+        return summary
 
     @task(retries=3, retry_delay=dt.timedelta(seconds=30), retry_exponential_backoff=True)
     def send_answers(_summary: dict) -> dict:
-        from bhxh.notify import apprise_sender, deliver_pending
-        from bhxh.store import session_factory
+        from bhxh.steps.delivery import deliver
         from common.wiring import channel_urls, store_url
 
-        return deliver_pending(session_factory(store_url()), apprise_sender(channel_urls()), channel="email")
+        return deliver(store_url(), channel_urls(), channel="email")
 
     send_answers(ingest_inbox())
 

@@ -1,7 +1,8 @@
 """Daily reminders of the reporting calendar ("nhắc hạn báo cáo"): calls for reports, reminders before the
 deadline, overdue notices after it and the summary of missing units, by e-mail and chat.
 
-The logic is in `bhxh.reminders` (which messages are owed on a day) and `bhxh.notify` (outbox, delivery).
+The logic is in `bhxh.notify.reminders` (which messages are owed on a day) and `bhxh.notify.outbox` (outbox,
+delivery), called through `bhxh.steps.reminders` and `bhxh.steps.delivery`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ Mỗi ngày lúc 08:00 (giờ Việt Nam), với mọi kỳ báo cáo đang mở
 - **overdue_1 / overdue_3**: thông báo quá hạn sau hạn thực tế (`after_working_days`);
 - **missing_summary**: ngày thông báo quá hạn cuối cùng, danh sách đơn vị chưa nộp gửi đơn vị tổng hợp.
 
-**Căn cứ / Basis:** các mốc là dữ liệu trong `include/bhxh/data/catalogue.yaml` (mục `reminders` của từng
+**Căn cứ / Basis:** các mốc là dữ liệu trong `include/bhxh/calendar/data/catalogue.yaml` (mục `reminders` của từng
 nghĩa vụ), hạn thực tế theo văn bản và lịch ngày làm việc (lùi sang ngày làm việc tiếp theo). Chỉ đơn vị
 chưa có báo cáo hợp lệ mới được nhắc. Người nhận lấy từ danh mục đơn vị vào ngày hạn.
 
@@ -64,28 +65,14 @@ def nhac_han_bao_cao():
     @task
     def enqueue() -> dict:
         """Put the messages owed on the run's day into the outbox (no-op for those already there)."""
-        from bhxh.calendar import TZ, default_catalogue
-        from bhxh.notify import enqueue as add
-        from bhxh.reminders import messages_due
-        from bhxh.store import init_store, session_factory
-        from bhxh.units import default_registry
+        from bhxh.steps.reminders import enqueue_reminders
         from common.wiring import store_url
 
         ctx = get_current_context()
         when = ctx.get("logical_date") or ctx["dag_run"].run_after
-        day = when.astimezone(TZ).date()
-        url = init_store(store_url())
-        with session_factory(url)() as session, session.begin():
-            messages = messages_due(
-                day,
-                catalogue=default_catalogue(),
-                registry=default_registry(),
-                session=session,
-                include_past=bool(ctx["params"]["send_past_reminders"]),
-            )
-            queued = add(session, messages)
-        print(f"Ngày {day:%d/%m/%Y}: {len(messages)} tin đến hạn, {queued} tin mới vào hộp thư đi")
-        return {"day": day.isoformat(), "due": len(messages), "queued": queued}
+        summary, line = enqueue_reminders(when, store_url(), bool(ctx["params"]["send_past_reminders"]))
+        print(line)
+        return summary
 
     def deliver(channel: str):
         @task(
@@ -96,13 +83,10 @@ def nhac_han_bao_cao():
         )
         def _deliver(_queued: dict) -> dict:
             """Deliver the pending messages of one channel; a failure raises so the task retries and shows red."""
-            from bhxh.notify import apprise_sender, deliver_pending
-            from bhxh.store import session_factory
+            from bhxh.steps.delivery import deliver
             from common.wiring import channel_urls, store_url
 
-            result = deliver_pending(
-                session_factory(store_url()), apprise_sender(channel_urls()), channel=channel
-            )
+            result = deliver(store_url(), channel_urls(), channel=channel)
             print(f"Kênh {channel}: đã gửi {result['sent']}")
             return result
 

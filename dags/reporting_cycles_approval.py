@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from airflow.sdk import dag  # noqa: F401  (the dag-processor parses files that mention both "airflow" and "dag")
 
-from bhxh.calendar import dag_id_for, default_catalogue
+from bhxh.steps.dags import dag_id_for, obligations
 from common.factory import build_dag
 
-for _ob in default_catalogue():
+for _ob in obligations():
     if _ob.approval:
         globals()[dag_id_for(_ob.id)] = build_dag(_ob)

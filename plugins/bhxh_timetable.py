@@ -10,7 +10,8 @@ from airflow.plugins_manager import AirflowPlugin
 from airflow.timetables.base import DagRunInfo, DataInterval, TimeRestriction, Timetable
 from pendulum import DateTime, instance
 
-from bhxh.calendar import Cycle, default_catalogue
+from bhxh.calendar.catalogue import default_catalogue
+from bhxh.calendar.cycles import Cycle
 
 
 def _dt(value: dt.datetime) -> DateTime:
@@ -18,7 +19,7 @@ def _dt(value: dt.datetime) -> DateTime:
 
 
 class ReportingCycleTimetable(Timetable):
-    """Runs an obligation's cycles from the catalogue (`include/bhxh/data/catalogue.yaml`)."""
+    """Runs an obligation's cycles from the catalogue (`include/bhxh/calendar/data/catalogue.yaml`)."""
 
     def __init__(self, obligation_id: str) -> None:
         self.obligation_id = obligation_id

@@ -1,7 +1,7 @@
 """Airflow plugin: the status board ("Bảng theo dõi báo cáo") inside the Airflow UI.
 
 A FastAPI app mounted by the api-server under /bang-theo-doi and a menu entry (external view) that shows it
-inside the UI. For a chosen obligation it shows the matrix units x cycles (bhxh.status), the reporting and
+inside the UI. For a chosen obligation it shows the matrix units x cycles (bhxh.reports.status), the reporting and
 on-time rates per cycle, and links from each cell to the unit's mapped `validate` task instance of the cycle's
 run and to the submitted file.
 
@@ -120,7 +120,7 @@ def store_url() -> str:
     """
     from airflow.models.connection import Connection
 
-    from bhxh.store import default_url
+    from bhxh.store.engine import default_url
 
     try:
         conn = Connection.get_connection_from_secrets(STORE_CONN_ID)
@@ -166,11 +166,12 @@ def board(
     so_ky: Annotated[int, Query(ge=1, le=40)] = 10,
     den_ngay: Annotated[dt.date | None, Query()] = None,
 ) -> HTMLResponse:
-    from bhxh.calendar import TZ, default_catalogue
-    from bhxh.render import environment
-    from bhxh.status import STATE_VI, STATES, dag_id_for, status_matrix
-    from bhxh.store import session_factory
-    from bhxh.units import default_registry
+    from bhxh.calendar.catalogue import default_catalogue
+    from bhxh.calendar.cycles import TZ
+    from bhxh.calendar.units import default_registry
+    from bhxh.reports.status import STATE_VI, STATES, dag_id_for, status_matrix
+    from bhxh.store.engine import session_factory
+    from bhxh.templating import environment
 
     catalogue = default_catalogue()
     allowed = [ob for ob in catalogue if _may_read(user, dag_id_for(ob.id))]
@@ -225,8 +226,8 @@ def _safe_names(original: str) -> tuple[str, str]:
 
 def _readable_submission(session, submission_id: int, user: Any):
     """The submission, if it exists (404) and the user may read its obligation's DAG (403)."""
-    from bhxh.calendar import dag_id_for
-    from bhxh.store import Submission
+    from bhxh.calendar.catalogue import dag_id_for
+    from bhxh.store.models import Submission
 
     sub = session.get(Submission, submission_id)
     if sub is None:
@@ -239,7 +240,8 @@ def _readable_submission(session, submission_id: int, user: Any):
 @app.get("/nop/{submission_id}", name="submission")
 def submission_file(submission_id: int, user: UserDep) -> Response:
     """The file exactly as the unit sent it, always as a download (never rendered in the browser)."""
-    from bhxh.store import StoredFile, session_factory
+    from bhxh.store.engine import session_factory
+    from bhxh.store.models import StoredFile
 
     with session_factory(store_url())() as session:
         sub = _readable_submission(session, submission_id, user)
@@ -259,9 +261,9 @@ def submission_file(submission_id: int, user: UserDep) -> Response:
 @app.get("/nhiem-vu/{submission_id}", response_class=HTMLResponse, name="task_statuses")
 def task_statuses(submission_id: int, user: UserDep) -> HTMLResponse:
     """The task statuses a unit reported in one submission (plan-based reports): the task sheets as read."""
-    from bhxh.render import environment
-    from bhxh.store import session_factory
-    from bhxh.units import default_registry
+    from bhxh.calendar.units import default_registry
+    from bhxh.store.engine import session_factory
+    from bhxh.templating import environment
 
     with session_factory(store_url())() as session:
         sub = _readable_submission(session, submission_id, user)

@@ -97,7 +97,7 @@ def main() -> int:
         t0 = time.monotonic()
         print(f"== {name} ...", flush=True)
         try:
-            module = importlib.import_module(f"bhxh.bench.{name}")
+            module = importlib.import_module(f"bhxh_bench.{name}")
             results[name] = module.run(quick=args.quick)
         except BaseException as exc:  # one failing measurement must not lose the others
             results[name] = {"error": "".join(traceback.format_exception(exc))[-3000:]}

@@ -9,7 +9,7 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=True
 PORT="${AIRFLOW_PORT:-8080}"
 export AIRFLOW__API__PORT="$PORT"
 export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://127.0.0.1:$PORT/execution/"
-python -c "from bhxh.store import init_store; print('Kho báo cáo / store:', init_store())"
+python -c "from bhxh.store.engine import init_store; print('Kho báo cáo / store:', init_store())"
 airflow db migrate >/dev/null
 echo "Giao diện Airflow / UI: http://127.0.0.1:$PORT"
 echo "Đăng nhập / login: user 'admin', mật khẩu trong $AIRFLOW_HOME/simple_auth_manager_passwords.json.generated"

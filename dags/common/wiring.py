@@ -14,7 +14,7 @@ def store_url() -> str:
     """The store's SQLAlchemy URL: the `bhxh_store` connection's extra `url`, else $BHXH_STORE_URL, else SQLite."""
     from airflow.sdk import BaseHook
 
-    from bhxh.store import default_url
+    from bhxh.steps.wiring import default_url
 
     try:
         conn = BaseHook.get_connection(STORE_CONN_ID)
@@ -31,7 +31,7 @@ def channel_urls() -> dict[str, list[str]]:
     """Channel URLs by tag ("email", "chat", ...) from the apprise connection, read through the apprise hook."""
     from airflow.providers.apprise.hooks.apprise import AppriseHook
 
-    from bhxh.notify import channel_urls_from_config
+    from bhxh.steps.wiring import channel_urls_from_config
 
     hook = AppriseHook(apprise_conn_id=APPRISE_CONN_ID)
     conn = hook.get_connection(APPRISE_CONN_ID)

@@ -5,7 +5,7 @@ the `bhxh_store` and `bhxh_apprise` connections).
 Two users read it and must never disagree:
 
 * `docker-compose.yaml`: its `x-airflow-common` environment equals `airflow_env(compose_topology())`, with
-  secrets left as `${VAR}` references that Docker Compose fills from `.env` (checked by tests/unit/test_compose.py;
+  secrets left as `${VAR}` references that Docker Compose fills from `.env` (checked by tests/deploy/test_compose.py;
   `python -m bhxh.topology compose-env` prints the block to paste);
 * the native topology test (tests/e2e/test_topology.py) runs the same components from the virtualenv on
   loopback with `airflow_env(Topology(...))`.
@@ -38,7 +38,7 @@ AIRFLOW_SERVICES: dict[str, str] = {
 OTHER_SERVICES = ("postgres", "redis", "airflow-init", "mailpit", "chat-catcher")
 
 # Imported once by each Celery worker before it forks (Celery's `imports` setting).
-WORKER_PRELOAD = ("bhxh.cycle",)
+WORKER_PRELOAD = ("bhxh.steps.cycle",)
 
 # Container paths of the mounted project folders (official image: AIRFLOW_HOME=/opt/airflow).
 CONTAINER_HOME = "/opt/airflow"
@@ -252,7 +252,7 @@ def write_admin_password(t: Topology, password: str) -> str:
 
 def init_store(t: Topology) -> str:
     """Create the store's role and database if missing and upgrade its schema; returns the store URL."""
-    from bhxh.store import init_store as upgrade
+    from bhxh.store.engine import init_store as upgrade
 
     ensure_database(admin_dsn(t, t.metadata_db), t.store_db, t.store_user, t.store_password)
     return upgrade(store_url(t))

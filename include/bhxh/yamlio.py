@@ -20,9 +20,11 @@ from typing import Any
 
 import yaml
 
+from bhxh import PROJECT_ROOT
+
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _FORMAT = "1"  # bump when what load_yaml returns changes shape
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = PROJECT_ROOT
 
 
 def cache_dir() -> Path | None:

@@ -44,7 +44,7 @@ def test_quick_bench_runs_parse_and_cycle_overhead(tmp_path):
 
 
 def test_each_run_is_divided_by_the_no_ops_around_it():
-    from bhxh.bench.dagtest import bracketed
+    from bhxh_bench.dagtest import bracketed
 
     assert bracketed([12.0, 9.0], [8.0, 10.0, 8.0]) == [1.333, 1.0]
     with pytest.raises(ValueError):

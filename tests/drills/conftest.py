@@ -15,7 +15,7 @@ import pytest
 @pytest.fixture(scope="session")
 def sample_inbox(tmp_path_factory) -> Path:
     """The demo's sample submissions of the 2019 cycle of the Resolution 51 report (generated once)."""
-    from bhxh.sample import generate
+    from bhxh.cli.sample import generate
 
     inbox = tmp_path_factory.mktemp("sample") / "inbox"
     generate(inbox, "nq51_action_programme", "2019")
@@ -23,9 +23,9 @@ def sample_inbox(tmp_path_factory) -> Path:
 
 
 def ingest_sample(url: str, inbox: Path) -> int:
-    from bhxh.intake import ingest
-    from bhxh.sample import read_manifest
-    from bhxh.store import init_store, session_factory
+    from bhxh.cli.sample import read_manifest
+    from bhxh.intake.submission import ingest
+    from bhxh.store.engine import init_store, session_factory
 
     init_store(url)
     items = read_manifest(inbox)
@@ -49,7 +49,8 @@ def received_mail(folder: Path) -> Counter:
 def outbox_sent(url: str, channel: str = "email") -> Counter:
     from sqlalchemy import select
 
-    from bhxh.store import OutboxMessage, session_factory
+    from bhxh.store.engine import session_factory
+    from bhxh.store.models import OutboxMessage
 
     with session_factory(url)() as session:
         rows = session.execute(

@@ -16,8 +16,8 @@ UNIT = "bhxh_tinh_yen_bai"
 
 
 def _version(folder: Path, done: int) -> bytes:
-    from bhxh.forms_xlsx import file_name, form_rows, write_report_csv
-    from bhxh.reportforms import get_form
+    from bhxh.calendar.forms import file_name, get_form
+    from bhxh.intake.forms_xlsx import form_rows, write_report_csv
 
     form = get_form("nq51_indicators")
     values = {"NHIEM_VU_GIAO": 12, "NHIEM_VU_HT": done, "BHXH_BB": 100_000 + done, "BHXH_TN": 2_000, "BHTN": 90_000,
@@ -49,10 +49,11 @@ class _SplitRead:
 
 @pytest.mark.parametrize("how", ["rename_into_place", "rewrite_in_place"])
 def test_replaced_mid_read_is_taken_whole(tmp_path, monkeypatch, how):
-    watch = pytest.importorskip("bhxh.intake_watch")
     from sqlalchemy import select
 
-    from bhxh.store import StoredFile, Submission, init_store, session_factory
+    from bhxh.intake import inbox as watch
+    from bhxh.store.engine import init_store, session_factory
+    from bhxh.store.models import StoredFile, Submission
 
     old, new = _version(tmp_path, 7), _version(tmp_path, 9)
     assert len(old) == len(new) and old != new  # same size: only the content tells them apart

@@ -21,15 +21,17 @@ DAG_ID = "bao_cao_nq51_action_programme"
 def test_scheduler_sigkill_mid_cycle(tmp_path, sample_inbox, mail_sink, chat_sink):
     from sqlalchemy import func, select
 
-    from bhxh.bench.common import Stack, airflow_env, connection_env, migrate, query
-    from bhxh.cycle import completeness, plan_cycle
-    from bhxh.store import OutboxMessage, Submission, ValidationResult, session_factory
+    from bhxh.calendar.expected import plan_cycle
+    from bhxh.reports.consolidation import completeness
+    from bhxh.store.engine import session_factory
+    from bhxh.store.models import OutboxMessage, Submission, ValidationResult
+    from bhxh_bench.common import DAGS, Stack, airflow_env, connection_env, migrate, query
 
     url = f"sqlite:///{tmp_path / 'store.sqlite'}"
     files = ingest_sample(url, sample_inbox)
     home = tmp_path / "home"
     home.mkdir()
-    env = airflow_env(home, **connection_env(url, mail_sink.port, chat_sink.port), BHXH_OUT_DIR=str(tmp_path / "reports"))
+    env = airflow_env(home, DAGS, **connection_env(url, mail_sink.port, chat_sink.port), BHXH_OUT_DIR=str(tmp_path / "reports"))
     env |= {  # a dead scheduler's queued work is adopted quickly by the next one
         "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_THRESHOLD": "10",
         "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "5",

@@ -15,10 +15,15 @@ pytestmark = pytest.mark.e2e
 
 
 def test_smtp_down_then_back_delivers_each_message_once(tmp_path, sample_inbox, chat_sink):
-    from bhxh.cycle import consolidate, cycle_messages, plan_cycle, render_reports, validate_unit
+    from bhxh.calendar.expected import plan_cycle
     from bhxh.devservers import MailSink
-    from bhxh.notify import DeliveryError, apprise_sender, deliver_pending, enqueue
-    from bhxh.store import session_factory
+    from bhxh.notify.channels import apprise_sender
+    from bhxh.notify.outbox import DeliveryError, deliver_pending, enqueue
+    from bhxh.reports.consolidation import consolidate
+    from bhxh.reports.documents import render_reports
+    from bhxh.steps.cycle import validate_unit
+    from bhxh.steps.messages import cycle_messages
+    from bhxh.store.engine import session_factory
 
     url = f"sqlite:///{tmp_path / 'store.sqlite'}"
     ingest_sample(url, sample_inbox)

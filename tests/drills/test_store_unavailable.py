@@ -23,7 +23,7 @@ def _copy_inbox(sample_inbox, inbox):
 
 
 def _ingest_inbox():
-    watch = pytest.importorskip("bhxh.intake_watch")
+    from bhxh.intake import inbox as watch
     return watch.ingest_inbox
 
 
@@ -31,7 +31,8 @@ def _ingest_inbox():
 def test_files_stay_until_the_store_is_back(tmp_path, sample_inbox, down):
     from sqlalchemy import func, select
 
-    from bhxh.store import Submission, init_store, session_factory
+    from bhxh.store.engine import init_store, session_factory
+    from bhxh.store.models import Submission
 
     ingest_inbox = _ingest_inbox()
     inbox, archive = tmp_path / "inbox", tmp_path / "archive"

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bhxh.calendar import cycle_for_interval, default_catalogue
-from bhxh.cycle import plan_cycle
+from bhxh.calendar.catalogue import cycle_for_interval, default_catalogue
+from bhxh.calendar.expected import plan_cycle
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]

@@ -22,7 +22,7 @@ def demo_run(tmp_path_factory, airflow_db):
     tmp = tmp_path_factory.mktemp("cycle")
     os.environ["BHXH_STORE_URL"] = f"sqlite:///{tmp / 'store.sqlite'}"
     try:
-        from bhxh import demo
+        from bhxh.cli import demo
 
         first = demo.run(out=tmp / "demo", reports_dir=tmp / "reports")
         mails = sorted((tmp / "demo" / "sink" / "mail").glob("*.eml"))
@@ -46,8 +46,8 @@ def _scenarios(tmp: Path) -> dict[str, list[dict]]:
 def _values_from_file(path: Path) -> dict[str, float]:
     """Read the indicator values straight from the unit's file (independently of the project's parser)."""
     if path.suffix == ".csv":
-        from bhxh.intake import read_report
-        from bhxh.reportforms import get_form
+        from bhxh.calendar.forms import get_form
+        from bhxh.intake.reading import read_report
 
         parsed = read_report(path.read_bytes(), path.name, get_form("nq51_indicators"))
         return {r["code"]: r["actual"] for r in parsed.frame.to_dict("records") if r["actual"] == r["actual"]}
@@ -67,7 +67,7 @@ def test_counts_and_states(demo_run):
     # each invalid unit fails for its own reason
     reasons = {tuple(sorted(codes)) for codes in s["invalid_units"].values()}
     assert len(reasons) == 7
-    from bhxh.cycle import plan_cycle
+    from bhxh.calendar.expected import plan_cycle
 
     expected_ids = {u.id for u in plan_cycle("nq51_action_programme", "2019").units}
     assert set(s["missing_units"]) == expected_ids - set(scen)
@@ -99,7 +99,7 @@ def test_totals_are_sums_of_valid_submissions(demo_run):
 def test_invalid_and_missing_units_named_in_report(demo_run):
     s = demo_run["first"]
     html = Path(s["reports"]["html"]).read_text(encoding="utf-8")
-    from bhxh.units import default_registry
+    from bhxh.calendar.units import default_registry
 
     reg = default_registry()
     import datetime as dt
@@ -115,7 +115,7 @@ def test_emails_arrived_to_the_right_people_in_vietnamese(demo_run):
     s, mails, rcpts = demo_run["first"], demo_run["mails"], demo_run["rcpts"]
     assert s["emails_received_this_run"] == len(mails) == s["emails_delivered"]
     assert s["chat_received_this_run"] == 1
-    from bhxh.cycle import plan_cycle
+    from bhxh.calendar.expected import plan_cycle
 
     plan = plan_cycle("nq51_action_programme", "2019")
     by_rcpt = {r[0]: m for r, m in zip(rcpts, mails, strict=True)}
@@ -151,7 +151,7 @@ def test_second_run_same_report_no_message_twice(demo_run):
 
 def _task_statuses(path: Path) -> dict[str, str]:
     """The status a unit wrote for each task, read straight from its workbook."""
-    from bhxh.task_reports import STATUSES, TASK_SHEETS, TITLE_ROWS
+    from bhxh.calendar.plans.task_form import STATUSES, TASK_SHEETS, TITLE_ROWS
 
     wb = load_workbook(path)
     out = {}
@@ -168,8 +168,8 @@ def test_unit_that_left_out_a_task_is_told_which(demo_run):
     assert s["invalid_units"][left_out] == ["missing_task"]
     import datetime as dt
 
-    from bhxh.plans import load_plans
-    from bhxh.task_reports import unit_tasks
+    from bhxh.calendar.plans.assignments import unit_tasks
+    from bhxh.calendar.plans.model import load_plans
 
     led = unit_tasks(load_plans()["nq51_action_programme"], left_out, dt.date(2019, 11, 14)).led
     sent = _task_statuses(Path(_scenarios(tmp)[left_out][-1]["path"]))
@@ -181,7 +181,7 @@ def test_unit_that_left_out_a_task_is_told_which(demo_run):
 
 
 def test_task_matrix_equals_what_units_sent(demo_run):
-    from bhxh.task_reports import STATUSES
+    from bhxh.calendar.plans.task_form import STATUSES
 
     s, tmp = demo_run["first"], demo_run["tmp"]
     ws = load_workbook(s["reports"]["xlsx"])["Ma trận nhiệm vụ"]

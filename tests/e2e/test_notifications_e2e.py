@@ -9,12 +9,14 @@ import email.policy
 
 import pytest
 
-from bhxh.calendar import Catalogue, default_catalogue
+from bhxh.calendar.catalogue import Catalogue, default_catalogue
+from bhxh.calendar.units import default_registry
 from bhxh.devservers import MailSink, WebhookSink, free_port
-from bhxh.notify import DeliveryError, apprise_sender, deliver_pending, enqueue
-from bhxh.reminders import messages_due
-from bhxh.store import OutboxMessage, init_store, session_factory
-from bhxh.units import default_registry
+from bhxh.notify.channels import apprise_sender
+from bhxh.notify.outbox import DeliveryError, deliver_pending, enqueue
+from bhxh.notify.reminders import messages_due
+from bhxh.store.engine import init_store, session_factory
+from bhxh.store.models import OutboxMessage
 
 pytestmark = pytest.mark.e2e
 

@@ -33,7 +33,7 @@ RUN_TIMEOUT = float(os.environ.get("BHXH_E2E_RUN_TIMEOUT", "240"))  # seconds pe
 def airflow(tmp_path_factory):
     """A running Airflow (standalone) with a store holding the sample submissions (not yet checked), mail and
     chat sinks for the notify step, and an authenticated client."""
-    from bhxh.demo import apprise_connection
+    from bhxh.cli.demo import apprise_connection
     from bhxh.devservers import LoopbackSinks
 
     tmp = tmp_path_factory.mktemp("rerun")
@@ -93,12 +93,12 @@ def _summary(tmp: Path) -> dict:
 
 
 def _corrected_file(tmp: Path, unit) -> tuple[bytes, str]:
-    from bhxh.forms_xlsx import file_name, form_rows, write_report_xlsx
-    from bhxh.reportforms import get_form
-    from bhxh.sample import _values
+    from bhxh.calendar.forms import file_name, get_form
+    from bhxh.cli.sample import sample_values
+    from bhxh.intake.forms_xlsx import form_rows, write_report_xlsx
 
     form = get_form("nq51_indicators")
-    rows = form_rows(form, _values(random.Random(f"fix/{unit.id}"), unit.group))
+    rows = form_rows(form, sample_values(random.Random(f"fix/{unit.id}"), unit.group))
     name = file_name(OB, CYCLE, unit.id)
     path = write_report_xlsx(tmp / "fixed" / name, form, {"unit": unit.id, "obligation": OB, "period": CYCLE}, rows, unit_name=unit.name)
     return path.read_bytes(), name
@@ -107,9 +107,10 @@ def _corrected_file(tmp: Path, unit) -> tuple[bytes, str]:
 def test_clear_one_province_through_rest(airflow):
     from sqlalchemy import select
 
-    from bhxh.cycle import plan_cycle
-    from bhxh.intake import ingest
-    from bhxh.store import ValidationResult, session_factory
+    from bhxh.calendar.expected import plan_cycle
+    from bhxh.intake.submission import ingest
+    from bhxh.store.engine import session_factory
+    from bhxh.store.models import ValidationResult
 
     api, tmp = airflow["api"], airflow["tmp"]
     started = time.monotonic()

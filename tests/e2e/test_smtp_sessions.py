@@ -9,8 +9,10 @@ import email.policy
 import pytest
 
 from bhxh.devservers import MailSink
-from bhxh.notify import SmtpSessions, apprise_sender, deliver_pending, enqueue
-from bhxh.store import OutboxMessage, init_store, session_factory
+from bhxh.notify.channels import SmtpSessions, apprise_sender
+from bhxh.notify.outbox import deliver_pending, enqueue
+from bhxh.store.engine import init_store, session_factory
+from bhxh.store.models import OutboxMessage
 
 pytestmark = pytest.mark.e2e
 
@@ -20,7 +22,7 @@ def _urls(port: int) -> dict[str, list[str]]:
 
 
 def _outbox(tmp_path, count: int):
-    from bhxh.notify import Message
+    from bhxh.notify.outbox import Message
 
     url = f"sqlite:///{tmp_path / 'store.sqlite'}"
     init_store(url)

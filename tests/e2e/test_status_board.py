@@ -1,10 +1,10 @@
 """The status board plugin against a running Airflow api-server, in Debian's headless Chromium.
 
 The store holds the demo's sample data for nq51_action_programme 2019, every unit checked in-process with
-bhxh.cycle.validate_unit (what the cycle run's `validate` tasks do). The test logs in through Airflow's API
+bhxh.steps.cycle.validate_unit (what the cycle run's `validate` tasks do). The test logs in through Airflow's API
 (SimpleAuthManager, POST /auth/token with the generated admin password), checks that the page refuses a
 request without a valid token, then loads it in Chromium with the token in the `_token` cookie, as the Airflow
-UI sets it after login, and compares the counts shown with bhxh.cycle.completeness.
+UI sets it after login, and compares the counts shown with bhxh.reports.consolidation.completeness.
 
 Chromium is driven through the DevTools protocol over `--remote-debugging-pipe` (stdlib only: no selenium, no
 websocket client): the cookie is set with Network.setCookie, the page is loaded, its DOM read and a screenshot
@@ -275,10 +275,11 @@ class Chromium:
 
 def sample_store(tmp: Path, *, check: bool = True) -> tuple[str, dict]:
     """A store with the demo's sample files for nq51 2019 ingested (and every unit checked); returns (url, manifest)."""
-    from bhxh.cycle import plan_cycle, validate_unit
-    from bhxh.intake import ingest
-    from bhxh.sample import generate, read_manifest
-    from bhxh.store import init_store, session_factory
+    from bhxh.calendar.expected import plan_cycle
+    from bhxh.cli.sample import generate, read_manifest
+    from bhxh.intake.submission import ingest
+    from bhxh.steps.cycle import validate_unit
+    from bhxh.store.engine import init_store, session_factory
 
     url = init_store(f"sqlite:///{tmp / 'store.sqlite'}")
     inbox = tmp / "inbox"
@@ -336,7 +337,8 @@ def test_page_requires_airflow_login(board_server):
 def test_submission_download_is_an_attachment(board_server):
     from sqlalchemy import select
 
-    from bhxh.store import Submission, session_factory
+    from bhxh.store.engine import session_factory
+    from bhxh.store.models import Submission
 
     base, token = board_server["server"].base, board_server["server"].login()
     with session_factory(board_server["store_url"])() as s:
@@ -351,8 +353,9 @@ def test_submission_download_is_an_attachment(board_server):
 
 
 def test_board_in_headless_chromium(board_server, tmp_path):
-    from bhxh.cycle import completeness, plan_cycle
-    from bhxh.store import session_factory
+    from bhxh.calendar.expected import plan_cycle
+    from bhxh.reports.consolidation import completeness
+    from bhxh.store.engine import session_factory
 
     server = board_server["server"]
     token = server.login()

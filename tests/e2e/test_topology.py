@@ -144,11 +144,13 @@ def topology_run(tmp_path_factory):
     from cryptography.fernet import Fernet
     from sqlalchemy import func, select
 
-    from bhxh.cycle import completeness, plan_cycle
+    from bhxh.calendar.expected import plan_cycle
+    from bhxh.cli.sample import generate, read_manifest
     from bhxh.devservers import LoopbackSinks
-    from bhxh.intake import ingest
-    from bhxh.sample import generate, read_manifest
-    from bhxh.store import OutboxMessage, session_factory
+    from bhxh.intake.submission import ingest
+    from bhxh.reports.consolidation import completeness
+    from bhxh.store.engine import session_factory
+    from bhxh.store.models import OutboxMessage
 
     _require_services()
     started = time.monotonic()
@@ -262,7 +264,7 @@ def topology_run(tmp_path_factory):
     finally:
         cluster.stop()
         sinks.stop()
-        from bhxh.store import get_engine
+        from bhxh.store.engine import get_engine
 
         get_engine(topology.store_url(t)).dispose()
         with contextlib.suppress(redis.RedisError):
@@ -289,7 +291,7 @@ def test_run_succeeds_through_celery(topology_run):
 def test_every_unit_validated_on_a_celery_worker(topology_run):
     r = topology_run
     validate = [row for row in r["tis"] if row[0] == "validate"]
-    from bhxh.cycle import plan_cycle
+    from bhxh.calendar.expected import plan_cycle
 
     assert len(validate) == len(plan_cycle("nq51_action_programme", "2019").units) == 82
     assert {row[2] for row in validate} <= {"success", "failed", "skipped"}
@@ -315,7 +317,7 @@ def test_consolidated_counts_match_the_demo(topology_run):
     invalid = {u for u, items in scen.items() if items[-1]["scenario"].startswith("invalid:")}
     assert set(state["invalid"]) == invalid and len(invalid) == 7  # six broken indicator sheets, one task left out
     assert counts["late"] == sum(1 for items in scen.values() if items[-1]["scenario"] == "late")
-    from bhxh.cycle import plan_cycle
+    from bhxh.calendar.expected import plan_cycle
 
     expected_ids = {u.id for u in plan_cycle(OBLIGATION, CYCLE).units}
     assert set(state["missing"]) == expected_ids - set(scen)
@@ -326,7 +328,7 @@ def test_emails_and_chat_arrived(topology_run):
     assert len(r["mails"]) == r["sent"].get("email", 0) > 0
     assert len(r["chats"]) == r["sent"].get("chat", 0) == 1
     rcpts = r["rcpts"]
-    from bhxh.cycle import plan_cycle
+    from bhxh.calendar.expected import plan_cycle
 
     assert {u.email for u in plan_cycle(OBLIGATION, CYCLE).units if u.email} <= rcpts
     assert "khth.khdt@vss.gov.vn" in rcpts  # the consolidated report upward

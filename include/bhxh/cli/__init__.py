@@ -1,0 +1,2 @@
+"""Command-line entry points: `make calendar`, `make ingest`, `make templates`, `make plans`, `make demo`.
+"""

@@ -1,0 +1,73 @@
+"""Engines and sessions of the store: SQLite by default (var/store.sqlite), PostgreSQL alike; `init_store` creates
+or upgrades the schema with Alembic (`bhxh/store/migrations`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+from sqlalchemy import (
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+
+from bhxh import PROJECT_ROOT
+
+DEFAULT_URL_ENV = "BHXH_STORE_URL"
+
+
+def default_url(project_root: Path | None = None) -> str:
+    """The store URL: $BHXH_STORE_URL, else a SQLite file under the project's var/ folder."""
+    if os.environ.get(DEFAULT_URL_ENV):
+        return os.environ[DEFAULT_URL_ENV]
+    root = project_root or PROJECT_ROOT
+    path = root / "var" / "store.sqlite"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def get_engine(url: str | None = None) -> Engine:
+    url = url or default_url()
+    if url not in _ENGINES:
+        engine = create_engine(url, future=True, pool_pre_ping=True)
+        if engine.dialect.name == "sqlite":
+
+            @event.listens_for(engine, "connect")
+            def _sqlite_pragmas(dbapi_conn, _record):  # several Airflow task processes write at once
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA busy_timeout=30000")
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.close()
+
+        _ENGINES[url] = engine
+    return _ENGINES[url]
+
+
+def session_factory(url: str | None = None) -> sessionmaker:
+    return sessionmaker(get_engine(url), expire_on_commit=False, future=True)
+
+
+def init_store(url: str | None = None) -> str:
+    """Create or upgrade the store's schema to the latest Alembic revision; returns the URL used."""
+    from alembic import command
+    from alembic.config import Config
+
+    url = url or default_url()
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.attributes["engine"] = get_engine(url)
+    command.upgrade(cfg, "head")
+    return url
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
