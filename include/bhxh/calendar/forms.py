@@ -121,11 +121,7 @@ def get_form(form_id: str) -> ReportForm:
 
 
 META_SHEET = "Thông tin"
-
-
 META_LABELS = {"Mã đơn vị": "unit", "Mã báo cáo": "obligation", "Kỳ báo cáo": "period"}
-
-
 FILENAME_RE = re.compile(r"^(?P<obligation>[a-z0-9_]+)__(?P<period>\d{4}(?:-[QH]\d)?)__(?P<unit>[a-z0-9_]+)\.(xlsx|csv)$")
 
 

@@ -15,10 +15,7 @@ from bhxh.errors import CalendarError
 # The horizon the calendar reasons about when an obligation has no last cycle.
 DEFAULT_HORIZON_YEAR = 2030
 
-
 Recurrence = Literal["yearly", "half-yearly", "quarterly", "once"]
-
-
 MONTHS_PER_CYCLE = {"yearly": 12, "half-yearly": 6, "quarterly": 3}
 
 

@@ -11,17 +11,9 @@ import pandas as pd
 
 # -- numbers --------------------------------------------------------------------------------------------
 _VN_PATTERN = r"[+-]?(?:[0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+)(?:,[0-9]+)?"  # 1.234,5  12,5  1234
-
-
 _DOT_PATTERN = r"[+-]?[0-9]+\.[0-9]+"  # 12.5 (as Excel or an English locale writes it)
-
-
 _VN_NUMBER = re.compile(rf"^{_VN_PATTERN}$")
-
-
 _DOT_DECIMAL = re.compile(rf"^{_DOT_PATTERN}$")
-
-
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
 
 
@@ -126,8 +118,6 @@ def _parse_numbers_small(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 _SEP = "\x1f"  # joins a column's cells into one string, to check and convert them in one pass
-
-
 _VN_COLUMN = re.compile(rf"(?:{_VN_PATTERN})?(?:{_SEP}(?:{_VN_PATTERN})?)*")  # cells that are empty or plain 1.234,5
 
 

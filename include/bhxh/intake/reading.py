@@ -26,11 +26,7 @@ MAX_FILE_BYTES = 10 * 1024 * 1024  # documented in the README: larger files are 
 
 
 DANGEROUS_PREFIXES = ("=", "+", "-", "@")
-
-
 HEADER_SEARCH_ROWS = 10  # a title line or two above the table header is tolerated
-
-
 OLE2_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")  # encrypted .xlsx and legacy .xls are OLE2 compound files
 
 

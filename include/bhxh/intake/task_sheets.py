@@ -35,17 +35,14 @@ from bhxh.calendar.plans.task_form import (
     status_code,
 )
 from bhxh.calendar.units import UnitRegistry
-from bhxh.intake.problems import Problem
+from bhxh.intake.problems import Problem, problem, short
 
 HEADER_SEARCH_ROWS = 10
 
 
-_SHORT = 60
 
 
 STRUCTURAL = frozenset({"not_a_spreadsheet", "corrupt_workbook", "missing_task_sheet", "missing_column"})
-
-
 _DANGEROUS = ("=", "+", "-", "@")
 
 
@@ -113,24 +110,10 @@ def add_task_sheets_to_file(path: Path, plan: Plan, unit_id: str, day: dt.date, 
 
 
 # -- reading --------------------------------------------------------------------------------------------
-def _short(value: object) -> str:
-    text = str(value).replace("\x00", "")
-    return text if len(text) <= _SHORT else text[: _SHORT - 1] + "…"
-
-
 def _norm(value: object) -> str:
     if value is None:
         return ""
     return " ".join(unicodedata.normalize("NFC", str(value)).replace("\u00a0", " ").split())
-
-
-def problem(code: str, vi: str, en: str, *, sheet: str | None = None, row: int | None = None, column: str | None = None) -> Problem:
-    """A problem whose messages start with where it is (as bhxh.intake.problems writes them)."""
-    where = Problem(code, "", "", sheet=sheet, row=row, column=column)
-    where_vi, where_en = where.where_vi(), where.where_en()
-    if where_vi:
-        vi, en = f"{where_vi}: {vi}", f"{where_en}: {en}"
-    return Problem(code, vi, en, sheet=sheet, row=row, column=column)
 
 
 def _empty_frame() -> pd.DataFrame:
@@ -254,8 +237,8 @@ def validate_task_sheets(
     emit(~has_id, lambda i, s, r, t: problem("required_value", f"Dòng có số liệu nhưng không có mã nhiệm vụ. Hãy ghi mã nhiệm vụ theo kế hoạch {plan.source}.", f"The row has data but no task id. Write the task id from plan {plan.source}.", sheet=s, row=r, column=id_col))
     is_heading = (has_id & ids.isin(headings).to_numpy(dtype=bool))
     unknown = has_id & ~ids.isin(known).to_numpy(dtype=bool) & ~is_heading
-    emit(is_heading, lambda i, s, r, t: problem("not_a_task", f"'{_short(t)}' là đề mục/mục tiêu của kế hoạch {plan.source}, không phải nhiệm vụ. Hãy báo cáo theo từng nhiệm vụ (hoạt động) bên dưới.", f"'{_short(t)}' is a heading or objective of plan {plan.source}, not a task. Report on the tasks (activities) under it.", sheet=s, row=r, column=id_col))
-    emit(unknown, lambda i, s, r, t: problem("unknown_task", f"Mã nhiệm vụ '{_short(t)}' không có trong kế hoạch {plan.source}. Hãy dùng đúng mã trong tệp mẫu.", f"Task id '{_short(t)}' is not in plan {plan.source}. Use the ids of the template.", sheet=s, row=r, column=id_col))
+    emit(is_heading, lambda i, s, r, t: problem("not_a_task", f"'{short(t)}' là đề mục/mục tiêu của kế hoạch {plan.source}, không phải nhiệm vụ. Hãy báo cáo theo từng nhiệm vụ (hoạt động) bên dưới.", f"'{short(t)}' is a heading or objective of plan {plan.source}, not a task. Report on the tasks (activities) under it.", sheet=s, row=r, column=id_col))
+    emit(unknown, lambda i, s, r, t: problem("unknown_task", f"Mã nhiệm vụ '{short(t)}' không có trong kế hoạch {plan.source}. Hãy dùng đúng mã trong tệp mẫu.", f"Task id '{short(t)}' is not in plan {plan.source}. Use the ids of the template.", sheet=s, row=r, column=id_col))
     known_mask = has_id & ids.isin(known).to_numpy(dtype=bool)
     in_led, in_coop = ids.isin(led).to_numpy(dtype=bool), ids.isin(coop).to_numpy(dtype=bool)
     foreign = known_mask & ~in_led & ~in_coop
@@ -263,15 +246,15 @@ def validate_task_sheets(
     emit(known_mask & on_lead & in_coop, lambda i, s, r, t: problem("wrong_sheet", f"Nhiệm vụ {t} đơn vị chỉ phối hợp thực hiện. Hãy chuyển dòng này sang sheet '{COOP_SHEET}'.", f"The unit only co-operates on task {t}. Move this row to the sheet '{COOP_SHEET}'.", sheet=s, row=r, column=id_col))
     emit(known_mask & ~on_lead & in_led, lambda i, s, r, t: problem("wrong_sheet", f"Nhiệm vụ {t} do đơn vị chủ trì. Hãy chuyển dòng này sang sheet '{LEAD_SHEET}'.", f"The unit leads task {t}. Move this row to the sheet '{LEAD_SHEET}'.", sheet=s, row=r, column=id_col))
     dup = (has_id & frame.duplicated(["sheet", "task_id"], keep="first").to_numpy(dtype=bool))
-    emit(dup, lambda i, s, r, t: problem("duplicate_task", f"Nhiệm vụ {_short(t)} xuất hiện nhiều lần trong sheet. Hãy giữ một dòng.", f"Task {_short(t)} appears more than once in the sheet. Keep one row.", sheet=s, row=r, column=id_col))
+    emit(dup, lambda i, s, r, t: problem("duplicate_task", f"Nhiệm vụ {short(t)} xuất hiện nhiều lần trong sheet. Hãy giữ một dòng.", f"Task {short(t)} appears more than once in the sheet. Keep one row.", sheet=s, row=r, column=id_col))
     # status and product
     status = frame["status"]
     code = status_code(status)
     has_status = status.notna().to_numpy(dtype=bool)
-    emit(has_status & code.isna().to_numpy(dtype=bool), lambda i, s, r, t: problem("unknown_status", f"Tình trạng '{_short(status.iat[i])}' không hợp lệ. Hãy chọn một trong: {', '.join(STATUSES)}.", f"Status '{_short(status.iat[i])}' is not valid. Choose one of: Hoàn thành (completed), Đúng tiến độ (on schedule), Chậm tiến độ (behind), Chưa triển khai (not started).", sheet=s, row=r, column=status_col))
+    emit(has_status & code.isna().to_numpy(dtype=bool), lambda i, s, r, t: problem("unknown_status", f"Tình trạng '{short(status.iat[i])}' không hợp lệ. Hãy chọn một trong: {', '.join(STATUSES)}.", f"Status '{short(status.iat[i])}' is not valid. Choose one of: Hoàn thành (completed), Đúng tiến độ (on schedule), Chậm tiến độ (behind), Chưa triển khai (not started).", sheet=s, row=r, column=status_col))
     emit(on_lead & has_id & ~has_status & ~unknown & ~foreign, lambda i, s, r, t: problem("missing_status", f"Chưa chọn tình trạng của nhiệm vụ {t}. Hãy chọn một trong: {', '.join(STATUSES)}.", f"No status for task {t}. Choose one of: Hoàn thành (completed), Đúng tiến độ (on schedule), Chậm tiến độ (behind), Chưa triển khai (not started).", sheet=s, row=r, column=status_col))
     no_product = (code == "completed").to_numpy(dtype=bool) & frame["product"].isna().to_numpy(dtype=bool)
-    emit(no_product, lambda i, s, r, t: problem("completed_without_product", f"Nhiệm vụ {_short(t)} ghi 'Hoàn thành' nhưng chưa ghi sản phẩm. Hãy ghi số, ngày văn bản (ví dụ: Quyết định số 123/QĐ-BHXH ngày 15/10/2019).", f"Task {_short(t)} is 'Hoàn thành' (completed) but no product is given. Write the document's number and date (e.g. Quyết định số 123/QĐ-BHXH ngày 15/10/2019).", sheet=s, row=r, column=product_col))
+    emit(no_product, lambda i, s, r, t: problem("completed_without_product", f"Nhiệm vụ {short(t)} ghi 'Hoàn thành' nhưng chưa ghi sản phẩm. Hãy ghi số, ngày văn bản (ví dụ: Quyết định số 123/QĐ-BHXH ngày 15/10/2019).", f"Task {short(t)} is 'Hoàn thành' (completed) but no product is given. Write the document's number and date (e.g. Quyết định số 123/QĐ-BHXH ngày 15/10/2019).", sheet=s, row=r, column=product_col))
     for key in FILL_COLUMNS:
         text = frame[key]
         risky = text.str.startswith(_DANGEROUS, na=False).to_numpy(dtype=bool)
@@ -284,7 +267,7 @@ def validate_task_sheets(
             continue
         hint_vi = f" (đang ở sheet '{COOP_SHEET}')" if task.id in elsewhere else ""
         hint_en = f" (it is on the sheet '{COOP_SHEET}')" if task.id in elsewhere else ""
-        problems.append(problem("missing_task", f"Thiếu nhiệm vụ {task.id} ({_short(task.title)}) do đơn vị chủ trì{hint_vi}. Hãy thêm dòng này theo tệp mẫu và ghi tình trạng.", f"Task {task.id} ({_short(task.title)}), which the unit leads, is missing{hint_en}. Add its row from the template and give its status.", sheet=LEAD_SHEET, column=id_col))
+        problems.append(problem("missing_task", f"Thiếu nhiệm vụ {task.id} ({short(task.title)}) do đơn vị chủ trì{hint_vi}. Hãy thêm dòng này theo tệp mẫu và ghi tình trạng.", f"Task {task.id} ({short(task.title)}), which the unit leads, is missing{hint_en}. Add its row from the template and give its status.", sheet=LEAD_SHEET, column=id_col))
     return problems
 
 

@@ -31,8 +31,6 @@ def apprise_url(template: str, recipient: str) -> str:
 
 # -- SMTP sessions kept open between messages -------------------------------------------------------------
 log = logging.getLogger(__name__)
-
-
 _ACTIVE_SESSIONS: contextvars.ContextVar[SmtpSessions | None] = contextvars.ContextVar("bhxh_smtp_sessions", default=None)
 
 

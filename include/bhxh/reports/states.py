@@ -10,6 +10,4 @@ if TYPE_CHECKING:  # intake imports pandas and pandera (~0.4 s): only a revalida
 
 
 STATES = ("on_time", "late", "invalid", "missing")
-
-
 STATE_VI = {"on_time": "Đúng hạn", "late": "Trễ hạn", "invalid": "Không hợp lệ", "missing": "Chưa nộp"}

@@ -4,19 +4,15 @@ statuses, shared by the intake that reads the sheets and the reports that consol
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the functions below take the intake's pandas columns; the calendar itself needs no pandas
+    import pandas as pd
 
 LEAD_SHEET = "Nhiệm vụ chủ trì"
-
-
 COOP_SHEET = "Nhiệm vụ phối hợp"
-
-
 TASK_SHEETS = (LEAD_SHEET, COOP_SHEET)
-
-
 ROLE_OF_SHEET = {LEAD_SHEET: "lead", COOP_SHEET: "cooperating"}
-
 
 # status label (as the sheet offers it) -> code
 STATUSES: dict[str, str] = {
@@ -25,13 +21,8 @@ STATUSES: dict[str, str] = {
     "Chậm tiến độ": "behind",
     "Chưa triển khai": "not_started",
 }
-
-
 STATUS_EN = {"completed": "completed", "on_schedule": "on schedule", "behind": "behind", "not_started": "not started"}
-
-
 COMPLETED = "Hoàn thành"
-
 
 # column key -> header, in sheet order
 COLUMNS: dict[str, str] = {
@@ -44,14 +35,8 @@ COLUMNS: dict[str, str] = {
     "product": "Sản phẩm (số, ngày văn bản)",
     "note": "Ghi chú",
 }
-
-
 FILL_COLUMNS = ("status", "product", "note")
-
-
 REQUIRED_COLUMNS = ("task_id", "status", "product")
-
-
 FRAME_COLUMNS = ["sheet", "row", "task_id", "title", "status", "product", "note"]
 
 
