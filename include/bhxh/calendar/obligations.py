@@ -99,6 +99,9 @@ class Obligation(_Strict):
     feeds: str | None = None
     plan: str | None = None  # the plan (bhxh.calendar.plans) a plan-based report reports on
     from_plan_task: str | None = None  # the plan task this obligation is derived from (see resolve_plan_task)
+    # Whether the signed report ("báo cáo có chữ ký số") must come with the appendix: required (missing or broken is
+    # an error), recommended (its state is shown on the receipt), not_asked (issue 17; bhxh.intake.signatures).
+    signature: Literal["required", "recommended", "not_asked"] = "recommended"
 
     @model_validator(mode="after")
     def _consistent(self) -> Obligation:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,9 +161,16 @@ def ingest(
     *,
     catalogue: Catalogue | None = None,
     registry: UnitRegistry | None = None,
+    document_sha256: str | None = None,
+    extra_problems: Sequence[Problem] = (),
 ) -> IngestResult:
-    """Keep a file and its validation outcome; the same file for the same unit and cycle is kept once."""
+    """Keep a file and its validation outcome; the same file for the same unit and cycle is kept once.
+
+    `document_sha256`: the signed report sent with this appendix (bhxh.intake.parcels keeps its bytes), part of
+    the version's identity; `extra_problems`: what the channel found wrong besides the appendix (a required
+    signature missing or broken)."""
     parsed, problems, cycle, meta = check_submission(content, filename, catalogue=catalogue, registry=registry)
+    problems = [*problems, *extra_problems]
     digest = sha256(content)
     existing = session.scalar(
         select(Submission).where(
@@ -170,6 +178,7 @@ def ingest(
             _same(Submission.obligation_id, meta["obligation"]),
             _same(Submission.cycle_key, meta["period"]),
             _same(Submission.unit_id, meta["unit"]),
+            Submission.document_sha256 == (document_sha256 or ""),
         )
     )
     if existing is not None:
@@ -187,7 +196,7 @@ def ingest(
     sub = Submission(
         obligation_id=meta["obligation"], cycle_key=meta["period"], unit_id=meta["unit"], sha256=digest,
         original_name=Path(filename).name[:255], size=len(content), received_at=received_at, status=status, late=late,
-        data=data, errors=[p.as_dict() for p in problems] or None,
+        data=data, errors=[p.as_dict() for p in problems] or None, document_sha256=document_sha256 or "",
     )
     session.add(sub)
     session.flush()
