@@ -7,6 +7,7 @@ from pathlib import Path
 
 STORE_CONN_ID = "bhxh_store"
 APPRISE_CONN_ID = "bhxh_apprise"
+MAILBOX_CONN_ID = "bhxh_mailbox"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -45,3 +46,17 @@ def inbox_dirs() -> tuple[Path, Path]:
     inbox.mkdir(parents=True, exist_ok=True)
     archive.mkdir(parents=True, exist_ok=True)
     return inbox, archive
+
+
+def mailbox_url() -> str | None:
+    """The department's mailbox: the `bhxh_mailbox` connection (type imap: host, port, login, password, schema =
+    folder; extra use_ssl, starttls, processed, cafile), else $BHXH_IMAP_URL, else None (no mailbox to pull)."""
+    from airflow.sdk import BaseHook
+
+    from bhxh.steps.mailbox import url_from_connection
+
+    try:
+        conn = BaseHook.get_connection(MAILBOX_CONN_ID)
+    except Exception:  # no such connection: the environment, or no mailbox at all
+        return os.environ.get("BHXH_IMAP_URL") or None
+    return url_from_connection(conn.host, conn.port, conn.login, conn.password, conn.schema, conn.extra_dejson)
