@@ -65,10 +65,11 @@ def is_loopback(host: str | None) -> bool:
 
 
 def portal_settings(env: dict[str, str] | None = None) -> PortalSettings:
-    """From $BHXH_PORTAL_URL (the address units open, default http://127.0.0.1:8090), $BHXH_PORTAL_SECRET and
-    $BHXH_PORTAL_LINK_DAYS. Raises PortalConfigError for a non-loopback address without a secret."""
+    """From $BHXH_PORTAL_URL (the address units open, default http://127.0.0.1:$BHXH_PORTAL_PORT, port 8090),
+    $BHXH_PORTAL_SECRET and $BHXH_PORTAL_LINK_DAYS. Raises PortalConfigError for a non-loopback address without a secret."""
     env = os.environ if env is None else env
-    base = (env.get("BHXH_PORTAL_URL") or DEFAULT_BASE_URL).rstrip("/")
+    default = f"http://127.0.0.1:{env['BHXH_PORTAL_PORT']}" if env.get("BHXH_PORTAL_PORT") else DEFAULT_BASE_URL
+    base = (env.get("BHXH_PORTAL_URL") or default).rstrip("/")
     secret = env.get("BHXH_PORTAL_SECRET") or ""
     if not secret:
         if not is_loopback(urlsplit(base).hostname):

@@ -1,13 +1,14 @@
 """Signed documents ("văn bản có chữ ký số"): the signed report a unit sends beside its data appendix. The file is
 kept byte for byte (bhxh.intake.parcels); here its signatures are checked with pyHanko: a signature present, the
 document unchanged since it was signed, the signer's name and signing time, and the certificate chain against
-the trust roots the operator configures (a folder, $BHXH_TRUST_DIR, default var/trust/: in production the
-national root CA of Vietnam's public digital-signature service; in the tests a throw-away CA).
+the trust roots the operator configures (the folder $BHXH_TRUST_DIR, default trust/, see its README: in
+production the root CA of Vietnam's national digital-signature service; in the tests a throw-away CA).
 
 pyHanko reads a hostile file: each check runs in a child process of bhxh.intake.sandbox (forked from a helper
 that has pyHanko loaded) with a time limit and an address-space limit, so a PDF built to make the parser spin
-or swell costs at most CHECK_SECONDS and never the caller's memory. Revocation is not fetched (no network from the workers):
-certificates are checked offline, revocation soft-fail. A DOCX signature (XML-DSig) is noticed, not checked.
+or swell costs at most CHECK_SECONDS and never the caller's memory. Revocation is not fetched (no network from
+the workers): certificates are checked offline, revocation soft-fail. A DOCX signature (XML-DSig) is noticed,
+not checked.
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ ABSENT = SignatureCheck("absent")
 
 # -- trust roots ------------------------------------------------------------------------------------------
 def trust_dir() -> Path:
-    return Path(os.environ.get("BHXH_TRUST_DIR") or PROJECT_ROOT / "var" / "trust")
+    return Path(os.environ.get("BHXH_TRUST_DIR") or PROJECT_ROOT / "trust")
 
 
 def load_trust_roots(folder: Path | None = None) -> tuple[bytes, ...]:
