@@ -23,6 +23,7 @@ from urllib.parse import quote, urlsplit
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from bhxh.calendar.catalogue import default_catalogue
@@ -204,11 +205,17 @@ def create_app(
         if document is not None and document.kind not in ("pdf", "docx"):
             raise UploadError("Văn bản báo cáo có chữ ký phải là tệp PDF (hoặc DOCX).", "The signed report must be a PDF (or DOCX) file.", code="not_a_document")
         signature = check_document(document.content, document.kind, trust.get()) if document else ABSENT
-        with maker() as session, session.begin():
-            outcome = take(session, [f for f in (appendix, document) if f], delivery, roots=trust.get(), signature=signature,
-                           catalogue=catalogue, registry=registry)
-            enqueue(session, parcel_messages(outcome, catalogue=catalogue, registry=registry))
-        return outcome
+        for attempt in (1, 2):
+            try:
+                with maker() as session, session.begin():
+                    outcome = take(session, [f for f in (appendix, document) if f], delivery, roots=trust.get(), signature=signature,
+                                   catalogue=catalogue, registry=registry)
+                    enqueue(session, parcel_messages(outcome, catalogue=catalogue, registry=registry))
+                return outcome
+            except IntegrityError:  # the same form sent twice at once: the other request stored it; answer with its receipt
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     @app.get("/don-vi/{unit_id}/bien-nhan/{number}")
     def receipt_page(request: Request, unit_id: str, number: str) -> Response:
