@@ -232,3 +232,16 @@ def test_make_pull_mail_prints_one_object_per_attachment(dovecot, tmp_path, pki,
     assert proc.returncode == 3 and json.loads(proc.stdout.splitlines()[-1])["summary"]["mailbox_error"]
     proc = subprocess.run([sys.executable, "-m", "bhxh.cli.pull_mail"], env=env | {"BHXH_IMAP_URL": ""}, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
+
+
+def test_auto_replies_and_bounces_are_not_answered(dovecot, store, samples):
+    """An out-of-office reply to a receipt lands in the mailbox: answering it would start a mail loop."""
+    url, maker = store
+    a = samples[0]
+    auto = b"Auto-Submitted: auto-replied\r\n" + message(a.email, [], subject="Vắng mặt: Giấy biên nhận")
+    bounce = message("MAILER-DAEMON@mail.donvi.test", [], subject="Undelivered Mail Returned to Sender")
+    dovecot.deliver([(auto, BEFORE), (bounce, BEFORE)])
+    run = run_pull(dovecot.url(), url)
+    assert [p.outcome.state for p in run.pulled] == ["refused", "refused"] and all(p.mail.automatic for p in run.pulled)
+    assert outbox(maker) == []
+    assert dovecot.count("processed") == 2

@@ -126,3 +126,12 @@ def test_a_required_signature_missing_or_broken_is_an_error_with_its_reason(stat
     assert signature_problems("recommended", SignatureCheck(state)) == []
     assert signature_problems("not_asked", SignatureCheck(state)) == []
     assert signature_problems("required", SignatureCheck("valid")) == []
+
+
+def test_a_check_that_prints_cannot_break_the_sandbox():
+    box = Sandbox()
+    try:
+        assert box.run("builtins:print", ("noise on stdout",), timeout=10) is None
+        assert box.run("builtins:len", ("abc",), timeout=10) == 3
+    finally:
+        box.close()

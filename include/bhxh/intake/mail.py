@@ -36,6 +36,7 @@ class Mail:
     files: list[IncomingFile]
     problem: str | None = None  # message_too_large | headers_too_long | too_many_parts
     authenticated: bool | None = None  # the receiving server's Authentication-Results, when asked to check them
+    automatic: bool = False  # an auto-reply, a bounce, a list message: never answered (RFC 3834), or mail loops
 
     @property
     def ref(self) -> str:
@@ -71,7 +72,7 @@ def parse_mail(raw: bytes, *, authserv_id: str | None = None) -> Mail:
         return Mail(synthetic, None, "", [], "headers_too_long")
     msg = email.message_from_bytes(raw, policy=email.policy.compat32)
     message_id = _header(msg, "Message-ID", 380) or synthetic
-    mail = Mail(message_id, _sender(msg), _header(msg, "Subject", 300), [])
+    mail = Mail(message_id, _sender(msg), _header(msg, "Subject", 300), [], automatic=is_automatic(msg))
     if authserv_id:
         mail.authenticated = authenticated(msg, authserv_id, mail.sender)
     for count, part in enumerate(msg.walk(), start=1):
@@ -86,6 +87,18 @@ def parse_mail(raw: bytes, *, authserv_id: str | None = None) -> Mail:
         payload = part.get_payload(decode=True) or b""
         mail.files.append(IncomingFile.of(name, payload))
     return mail
+
+
+def is_automatic(msg) -> bool:
+    """Sent by a machine, not a person: answering it could start a loop with an auto-responder (RFC 3834)."""
+    if _header(msg, "Auto-Submitted").lower() not in ("", "no"):
+        return True
+    if _header(msg, "Precedence").lower() in ("bulk", "junk", "list", "auto_reply"):
+        return True
+    if any(msg.get(h) for h in ("X-Autoreply", "X-Autorespond", "List-Id", "X-Auto-Response-Suppress")):
+        return True
+    sender = _sender(msg) or ""
+    return sender.split("@")[0] in ("mailer-daemon", "postmaster", "noreply", "no-reply") or _header(msg, "Return-Path") == "<>"
 
 
 def _filename(part) -> str | None:

@@ -288,7 +288,8 @@ def _one(box: Mailbox, uid: bytes, session_maker: sessionmaker, roots, registry,
                     session, mail.files, delivery, roots=roots, registry=registry, signature=signature, refusal=mail.problem,
                     verify_sender=lambda unit_id: registered_sender(registry, unit_id, mail.sender) and mail.authenticated is not False,
                 )
-                if answer is not None and not outcome.already:
+                # a machine's message is recorded but not answered (an auto-reply to our answer would loop)
+                if answer is not None and not outcome.already and not (mail.automatic and outcome.state != "stored"):
                     answer(session, outcome, mail)
     except SQLAlchemyError as exc:
         run.store_error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"

@@ -160,10 +160,13 @@ def _child(function: str, args: tuple, out_fd: int) -> None:
 
 def serve(preload: list[str]) -> None:
     """The helper's loop: requests on stdin, one forked child per request, answers on stdout."""
+    # answers go on a private copy of stdout; anything a module prints goes to stderr and cannot break the framing
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     for module in preload:
         importlib.import_module(module)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    requests, answers = sys.stdin.fileno(), sys.stdout.buffer
+    requests = sys.stdin.fileno()
     running: dict[int, tuple[int, int, float, list[bytes]]] = {}  # read fd -> (request id, pid, deadline, chunks)
 
     def reply(request_id: int, outcome: str, body: bytes) -> None:
