@@ -126,9 +126,9 @@ def test_yearly_backfill_one_run_per_cycle_with_its_own_units(airflow) -> None:
 
 
 def test_backfill_from_2017_starts_with_the_cycle_whose_period_starts_in_2017(airflow) -> None:
-    dag_id = "bao_cao_management_cost_report"
+    dag_id = "bao_cao_cashless_payment_report"
     airflow("backfill", "create", "--dag-id", dag_id, "--from-date", "2017-01-01", "--to-date", "2026-11-01")
-    keys = [cycle_for_interval(default_catalogue(), "management_cost_report", _aware(r["data_interval_start"])).key
+    keys = [cycle_for_interval(default_catalogue(), "cashless_payment_report", _aware(r["data_interval_start"])).key
             for r in _runs(airflow.db, dag_id)]  # fmt: skip
     assert keys == [str(y) for y in range(2021, 2027)]
 
