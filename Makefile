@@ -32,7 +32,7 @@ test-fast: $(STAMP) lint services
 	$(ENV) python -m pytest -q -m "not slow"
 
 calendar: $(STAMP)
-	@$(ENV) python -m bhxh.cli.calendar --year $(or $(YEAR),$(shell date +%Y)) $(if $(FORMAT),--format $(FORMAT))
+	@$(ENV) python -m bhxh.cli.calendar --year $(or $(YEAR),$(shell date +%Y)) $(if $(FORMAT),--format $(FORMAT)) $(if $(NOTES),--notes)
 
 up: $(STAMP)
 	bash scripts/up.sh

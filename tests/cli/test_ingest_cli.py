@@ -125,7 +125,10 @@ def test_templates_cli_writes_blank_templates(tmp_path):
     proc = _cli("bhxh.cli.templates", "--out", str(tmp_path / "tpl"))
     assert proc.returncode == 0, proc.stderr
     paths = [Path(p) for p in proc.stdout.split()]
-    assert len(paths) == 22 and all(p.exists() for p in paths)
+    from bhxh.calendar.catalogue import default_catalogue
+
+    # an XLSX and a CSV per obligation of the catalogue
+    assert len(paths) == 2 * len(default_catalogue().obligations) and all(p.exists() for p in paths)
     xlsx = tmp_path / "tpl" / "one_stop_2019.xlsx"
     wb = load_workbook(xlsx)
     assert wb.sheetnames == [META_SHEET, "Chỉ tiêu", "Hướng dẫn"]

@@ -20,7 +20,7 @@ def test_recipient_does_not_report_to_itself():
 def test_cycle_2026_flags_recipient_without_successor():
     plan = plan_cycle("nq51_action_programme", "2026")
     assert plan.recipient is None
-    assert any("vu_khdt" in f and "successor" in f for f in plan.flags)
+    assert any("Vụ Kế hoạch và Đầu tư" in f and "successor" in f for f in plan.flags)
     assert sum(1 for u in plan.units if u.group == "provincial") == 34
 
 
