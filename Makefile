@@ -5,7 +5,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 ENV := source scripts/airflow_env.sh &&
 
-.PHONY: demo test test-fast services browser bench lint up calendar install clean ingest templates plans
+.PHONY: demo test test-fast services browser docs bench lint up calendar install clean ingest templates plans
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Cần Python 3.11 ($(PYTHON)) / Python 3.11 is required"; exit 1; }
@@ -16,7 +16,8 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP)
+# The demo renders the consolidated report to PDF through LibreOffice: `docs` installs it (Debian).
+demo: $(STAMP) docs
 	$(ENV) python -m bhxh.cli.demo
 
 lint: $(STAMP)
@@ -24,11 +25,11 @@ lint: $(STAMP)
 	cd include && ../$(VENV)/bin/lint-imports ../pyproject.toml
 
 # Everything, slow suites (Celery topology, browser, drills) included: this is what CI runs.
-test: $(STAMP) lint services browser
+test: $(STAMP) lint services browser docs
 	$(ENV) python -m pytest -q
 
 # Without the slow suites, for a quick check while working.
-test-fast: $(STAMP) lint services
+test-fast: $(STAMP) lint services docs
 	$(ENV) python -m pytest -q -m "not slow"
 
 calendar: $(STAMP)
@@ -43,8 +44,9 @@ clean:
 ingest: $(STAMP)
 	@$(ENV) python -m bhxh.cli.ingest "$(FILE)"
 
+# make templates [OBLIGATION=id] [CYCLE=2019] [UNIT=id]: the files units fill in (README, "Templates").
 templates: $(STAMP)
-	$(ENV) python -m bhxh.cli.templates
+	$(ENV) python -m bhxh.cli.templates $(if $(OBLIGATION),--obligation "$(OBLIGATION)") $(if $(CYCLE),--cycle "$(CYCLE)") $(if $(UNIT),--unit "$(UNIT)")
 
 plans: $(STAMP)
 	@$(ENV) python -m bhxh.cli.plans
@@ -54,6 +56,10 @@ services:
 
 browser:
 	@bash scripts/install_chromium.sh
+
+# LibreOffice headless, poppler and the Liberation fonts (Debian) for the DOCX/XLSX -> PDF documents.
+docs:
+	@bash scripts/install_docs.sh
 
 # Benchmarks (ratios to Airflow's own floor, one run each): out/bench/results.json, docs/performance.md.
 bench: $(STAMP)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 STORE_CONN_ID = "bhxh_store"
 APPRISE_CONN_ID = "bhxh_apprise"
+ISSUER_CONN_ID = "bhxh_issuer"
+SIGNING_CONN_ID = "bhxh_signing"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -45,3 +47,25 @@ def inbox_dirs() -> tuple[Path, Path]:
     inbox.mkdir(parents=True, exist_ok=True)
     archive.mkdir(parents=True, exist_ok=True)
     return inbox, archive
+
+
+def document_settings(department: str) -> dict:
+    """What the consolidated documents take from the department (README, "Documents"): the `bhxh_issuer`
+    connection's extra (issuer, signer, document numbers, keyed by unit id) and its certificate, the connection
+    `bhxh_signing_<department>` else `bhxh_signing` (PKCS#12 as extra `p12_base64` or `p12_path`, the passphrase
+    as the password). Without them: the data file's defaults and an unsigned PDF."""
+    from airflow.sdk import BaseHook
+
+    def connection(conn_id: str):
+        try:
+            return BaseHook.get_connection(conn_id)
+        except Exception:  # no such connection
+            return None
+
+    issuer = connection(ISSUER_CONN_ID)
+    signing = connection(f"{SIGNING_CONN_ID}_{department}") or connection(SIGNING_CONN_ID)
+    settings: dict = {"issuer": issuer.extra_dejson if issuer else {}, "signing": None}
+    if signing is not None:
+        extra = signing.extra_dejson
+        settings["signing"] = {"p12_base64": extra.get("p12_base64"), "p12_path": extra.get("p12_path"), "passphrase": signing.password}
+    return settings

@@ -11,14 +11,12 @@ import time
 from pathlib import Path
 
 import pytest
-from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from bhxh.calendar.forms import META_SHEET, file_name, get_form
+from bhxh.calendar.forms import file_name, get_form
 from bhxh.cli import ingest as ingest_cli
 from bhxh.intake.forms_xlsx import form_rows, write_report_xlsx
 from bhxh.intake.inbox import ingest_inbox
-from bhxh.intake.submission import check_submission
 from bhxh.store.engine import init_store, session_factory
 from bhxh.store.models import StoredFile, Submission
 
@@ -119,37 +117,6 @@ def test_cli_reports_store_unavailable_without_traceback(tmp_path, capsys, monke
     code, out, err = _main(capsys, monkeypatch, blocker / "sub" / "store.sqlite", str(_report(tmp_path)))
     assert code == 3 and out["status"] == "error" and out["errors"][0]["code"] == "store_unavailable"
     assert "Traceback" not in err
-
-
-def test_templates_cli_writes_blank_templates(tmp_path):
-    proc = _cli("bhxh.cli.templates", "--out", str(tmp_path / "tpl"))
-    assert proc.returncode == 0, proc.stderr
-    paths = [Path(p) for p in proc.stdout.split()]
-    from bhxh.calendar.catalogue import default_catalogue
-
-    # an XLSX and a CSV per obligation of the catalogue
-    assert len(paths) == 2 * len(default_catalogue().obligations) and all(p.exists() for p in paths)
-    xlsx = tmp_path / "tpl" / "one_stop_2019.xlsx"
-    wb = load_workbook(xlsx)
-    assert wb.sheetnames == [META_SHEET, "Chỉ tiêu", "Hướng dẫn"]
-    labels = [r[0] for r in wb[META_SHEET].iter_rows(values_only=True)]
-    assert labels[:3] == ["Mã đơn vị", "Mã báo cáo", "Kỳ báo cáo"]
-    assert wb[META_SHEET]["B2"].value == "one_stop_2019"
-    ws = wb["Chỉ tiêu"]
-    assert [c.value for c in ws[1]] == ["Mã chỉ tiêu", "Tên chỉ tiêu", "Đơn vị tính", "Kế hoạch", "Thực hiện", "Ghi chú"]
-    assert [c.value for c in ws[2]][:3] == ["KY_TRUOC", "Số hồ sơ từ kỳ trước chuyển qua", "hồ sơ"]
-    assert "1257/BHXH-PC" in " ".join(str(r[0]) for r in wb["Hướng dẫn"].iter_rows(values_only=True))
-    csv = (tmp_path / "tpl" / "one_stop_2019.csv").read_bytes()
-    assert csv.startswith(b"\xef\xbb\xbf")
-    assert "Mã chỉ tiêu;Tên chỉ tiêu" in csv.decode("utf-8-sig")
-    # a template filled in by a unit is accepted
-    for row, value in zip(range(2, 12), [10, 40, 45, 5, 20, 50, 5, 10, 3, 12], strict=True):
-        ws.cell(row=row, column=5, value=value)
-    wb[META_SHEET]["B1"], wb[META_SHEET]["B3"] = UNIT, "2019"
-    filled = tmp_path / file_name("one_stop_2019", "2019", UNIT)
-    wb.save(filled)
-    _parsed, problems, _, _ = check_submission(filled.read_bytes(), filled.name)
-    assert problems == []
 
 
 def test_inbox_is_archived_only_after_commit(tmp_path):

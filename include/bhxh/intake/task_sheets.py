@@ -93,8 +93,8 @@ def write_task_sheets(workbook, plan: Plan, unit_id: str, day: dt.date, *, regis
         ws.add_data_validation(dv)
         dv.add(f"{letters['status']}{header_row + 1}:{letters['status']}{last}")
         widths = {"task_id": 22, "title": 60, "planned_product": 22, "timing_text": 20, "due": 14, "status": 18, "product": 30, "note": 30}
-        for key, width in widths.items():
-            ws.column_dimensions[letters[key]].width = width
+        for key, width in widths.items():  # at least as wide as the header
+            ws.column_dimensions[letters[key]].width = max(width, len(COLUMNS[key]) + 2)
         ws.freeze_panes = f"A{header_row + 1}"
     return workbook
 

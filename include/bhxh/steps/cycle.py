@@ -154,14 +154,19 @@ def validate_batch(obligation_id: str, cycle_key: str, units: list[dict], store_
     return out
 
 
-def consolidate_cycle(obligation_id: str, cycle_key: str, store_url: str, out_dir: Path) -> tuple[dict[str, str], dict]:
-    """The consolidated report (HTML, XLSX, DOCX) from the store, valid submissions only, compared with the
-    targets and the previous cycle: (the files' paths, the consolidated data's summary for the asset event)."""
+def consolidate_cycle(
+    obligation_id: str, cycle_key: str, store_url: str, out_dir: Path, documents: Mapping | None = None,
+    log: Callable[[str], None] = print,
+) -> tuple[dict[str, str], dict]:
+    """The consolidated report (HTML, XLSX, DOCX, PDF) from the store, valid submissions only, compared with the
+    targets and the previous cycle: (the files' paths, the consolidated data's summary for the asset event).
+    `documents`: the issuer and signing settings (dags/common/wiring.py document_settings); `log` gets what was
+    issued and whether the PDF is signed."""
     plan = plan_cycle(obligation_id, cycle_key)
     with session_factory(store_url)() as session:
         cons = consolidate(session, plan)
         comparison = compare(session, cons)
-    paths = render_reports(cons, out_dir, comparison)
+    paths = render_reports(cons, out_dir, comparison, settings=documents, log=log)
     extra = {"obligation": obligation_id, "cycle": plan.cycle.key, "expected": cons.expected, **cons.counts}
     return paths, extra
 
