@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,11 +16,11 @@ from sqlalchemy import func, select
 
 from bhxh.calendar.forms import META_SHEET, file_name, get_form
 from bhxh.cli import ingest as ingest_cli
-from bhxh.intake.forms_xlsx import form_rows, write_report_xlsx
 from bhxh.intake.inbox import ingest_inbox
 from bhxh.intake.submission import check_submission
 from bhxh.store.engine import init_store, session_factory
-from bhxh.store.models import StoredFile, Submission
+from bhxh.store.models import OutboxMessage, StoredFile, Submission
+from bhxh_bench.hostile_files import good_report
 
 ROOT = Path(__file__).resolve().parents[2]
 OB, PERIOD, UNIT = "nq51_action_programme", "2019", "bhxh_tinh_yen_bai"
@@ -31,8 +31,8 @@ ERROR_KEYS = {"row", "column", "code", "message_vi", "message_en", "sheet"}
 
 
 def _report(folder: Path, **values) -> Path:
-    return write_report_xlsx(folder / file_name(OB, PERIOD, UNIT), FORM, {"unit": UNIT, "obligation": OB, "period": PERIOD},
-                             form_rows(FORM, {**VALUES, **values}))
+    folder.mkdir(parents=True, exist_ok=True)
+    return good_report(folder, values={**VALUES, **values})
 
 
 def _cli(module: str, *args: str, store: Path | None = None) -> subprocess.CompletedProcess:
@@ -149,6 +149,19 @@ def test_templates_cli_writes_blank_templates(tmp_path):
     assert problems == []
 
 
+class Clock:
+    """The inbox's clock, moved by hand: first sightings and quiet periods without sleeping."""
+
+    def __init__(self, when: dt.datetime) -> None:
+        self.when = when
+
+    def __call__(self) -> dt.datetime:
+        return self.when
+
+    def advance(self, seconds: float) -> None:
+        self.when += dt.timedelta(seconds=seconds)
+
+
 def test_inbox_is_archived_only_after_commit(tmp_path):
     url = f"sqlite:///{tmp_path / 'store.sqlite'}"
     init_store(url)
@@ -158,10 +171,9 @@ def test_inbox_is_archived_only_after_commit(tmp_path):
     bad = inbox / file_name(OB, PERIOD, "bhxh_tinh_lao_cai")
     bad.write_bytes(b"")
     (inbox / "~$lock.xlsx").write_bytes(b"lock")
-    when = dt.datetime(2019, 11, 1, 3, 0, tzinfo=dt.UTC).timestamp()
-    os.utime(good, (when, when))
+    clock = Clock(dt.datetime(2019, 11, 1, 3, 0, tzinfo=dt.UTC))
 
-    run = ingest_inbox(inbox, maker, archive)
+    run = ingest_inbox(inbox, maker, archive, quiet=0, now=clock)
     assert run.store_error is None and len(run.ingested) == 2
     assert sorted(p.name for p in inbox.iterdir()) == ["~$lock.xlsx"]
     archived = archive / "2019-11-01" / good.name
@@ -172,11 +184,59 @@ def test_inbox_is_archived_only_after_commit(tmp_path):
 
     # the same file dropped again is archived again but stored once
     archived.replace(good)
-    os.utime(good, (when, when))
-    run = ingest_inbox(inbox, maker, archive)
+    run = ingest_inbox(inbox, maker, archive, quiet=0, now=clock)
     assert run.ingested[0][1].duplicate
     with maker() as session:
         assert session.scalar(select(func.count()).select_from(Submission)) == 2
+
+
+def test_received_time_is_ours_never_the_files_mtime(tmp_path):
+    """A file sent in November 2019 stamped 2018 (scp -p, rsync -t) is judged by when the inbox first saw it."""
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    init_store(url)
+    maker = session_factory(url)
+    inbox, archive = tmp_path / "inbox", tmp_path / "archive"
+    good = _report(inbox)
+    stamped = dt.datetime(2018, 1, 1, tzinfo=dt.UTC).timestamp()
+    os.utime(good, (stamped, stamped))
+    clock = Clock(dt.datetime(2019, 11, 20, 9, 0, tzinfo=dt.UTC))  # after the 2019 deadline (15/11)
+    run = ingest_inbox(inbox, maker, archive, quiet=60, now=clock)
+    assert run.waiting == [good.name] and not run.ingested  # seen, not yet quiet
+    clock.advance(61)
+    os.utime(good, (stamped - 10, stamped - 10))  # touching the mtime again: a change, the quiet period restarts
+    run = ingest_inbox(inbox, maker, archive, quiet=60, now=clock)
+    assert run.waiting == [good.name]
+    clock.advance(61)
+    run = ingest_inbox(inbox, maker, archive, quiet=60, now=clock)
+    (_path, result), = run.ingested
+    assert result.late is True
+    with maker() as session:
+        sub = session.scalar(select(Submission))
+        assert sub.received_at == dt.datetime(2019, 11, 20, 9, 1, 1, tzinfo=dt.UTC)  # first seen as it was taken
+    assert (archive / "2019-11-20" / good.name).exists()
+
+
+def test_first_sightings_survive_a_restart(tmp_path):
+    """The ledger of first sightings is a file of ours: a new process (a worker restarted) keeps the time."""
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    init_store(url)
+    inbox, archive = tmp_path / "inbox", tmp_path / "archive"
+    _report(inbox)
+    first = dt.datetime(2019, 11, 14, 16, 50, tzinfo=dt.UTC)  # 23:50 in Hà Nội, on the last day
+    run = ingest_inbox(inbox, session_factory(url), archive, quiet=600, now=Clock(first))
+    assert run.waiting and not run.ingested
+    code = (
+        "import datetime as dt, sys; from pathlib import Path; from bhxh.intake.inbox import ingest_inbox; "
+        "from bhxh.store.engine import session_factory; "
+        f"run = ingest_inbox(Path({str(inbox)!r}), session_factory({url!r}), Path({str(archive)!r}), quiet=600, "
+        "now=lambda: dt.datetime(2019, 11, 15, 3, 0, tzinfo=dt.UTC)); "
+        "print(run.ingested[0][1].late)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT / "include")})
+    assert proc.stdout.strip() == "False", proc.stderr  # on time: seen before the deadline, taken after it
+    with session_factory(url)() as session:
+        assert session.scalar(select(Submission.received_at)) == first
 
 
 def test_inbox_keeps_files_when_store_is_down(tmp_path):
@@ -185,31 +245,31 @@ def test_inbox_keeps_files_when_store_is_down(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     maker = session_factory(f"sqlite:///{blocker}/store.sqlite")
-    run = ingest_inbox(inbox, maker, archive)
+    run = ingest_inbox(inbox, maker, archive, quiet=0)
     assert run.store_error and not run.ingested
     assert len(list(inbox.iterdir())) == 1 and not archive.exists()
 
 
 def test_inbox_skips_a_file_replaced_while_read(tmp_path, monkeypatch):
+    from bhxh.intake import inbox as watch
+
     url = f"sqlite:///{tmp_path / 'store.sqlite'}"
     init_store(url)
     inbox = tmp_path / "inbox"
     path = _report(inbox)
-    real_open = Path.open
+    real_read = watch.read_bounded
 
-    def replacing_open(self, *args, **kwargs):
-        fh = real_open(self, *args, **kwargs)
-        if self == path:
-            with open(path, "ab") as more:  # builtin open: Path.open is the function patched here
-                more.write(b"more")  # the upload goes on while we read
-            time.sleep(0.01)
-        return fh
+    def read_while_written(fd, *args):
+        read = real_read(fd, *args)
+        with open(path, "ab") as more:
+            more.write(b"more")  # the upload goes on while we read
+        return dataclasses.replace(read, stat=os.fstat(fd))
 
-    monkeypatch.setattr(Path, "open", replacing_open)
-    run = ingest_inbox(inbox, session_factory(url), tmp_path / "archive")
+    monkeypatch.setattr(watch, "read_bounded", read_while_written)
+    run = ingest_inbox(inbox, session_factory(url), tmp_path / "archive", quiet=0)
     assert run.unstable == [path.name] and not run.ingested
     monkeypatch.undo()
-    run = ingest_inbox(inbox, session_factory(url), tmp_path / "archive")
+    run = ingest_inbox(inbox, session_factory(url), tmp_path / "archive", quiet=0)
     assert len(run.ingested) == 1
 
 
@@ -220,5 +280,62 @@ def test_inbox_ignores_partial_uploads(tmp_path, suffix):
     (inbox / f"x.xlsx{suffix}").write_bytes(b"partial")
     url = f"sqlite:///{tmp_path / 'store.sqlite'}"
     init_store(url)
-    run = ingest_inbox(inbox, session_factory(url), tmp_path / "archive")
+    run = ingest_inbox(inbox, session_factory(url), tmp_path / "archive", quiet=0)
     assert not run.ingested and not run.failed
+
+
+def test_an_upload_paused_half_way_is_not_judged(tmp_path):
+    """Half a workbook sits in the inbox (the upload paused): it is not taken while it changes or before it has
+    been quiet for the quiet period; once complete and quiet it is ingested whole."""
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    init_store(url)
+    maker = session_factory(url)
+    whole = _report(tmp_path / "src").read_bytes()
+    inbox, archive = tmp_path / "inbox", tmp_path / "archive"
+    inbox.mkdir()
+    target = inbox / file_name(OB, PERIOD, UNIT)
+    target.write_bytes(whole[: len(whole) // 2])
+    clock = Clock(dt.datetime(2019, 11, 1, 2, 0, tzinfo=dt.UTC))
+    assert ingest_inbox(inbox, maker, archive, quiet=60, now=clock).waiting == [target.name]
+    clock.advance(30)
+    with target.open("ab") as fh:
+        fh.write(whole[len(whole) // 2 :])  # the upload resumes and completes
+    assert ingest_inbox(inbox, maker, archive, quiet=60, now=clock).waiting == [target.name]
+    clock.advance(59)
+    assert not ingest_inbox(inbox, maker, archive, quiet=60, now=clock).ingested
+    clock.advance(2)
+    run = ingest_inbox(inbox, maker, archive, quiet=60, now=clock)
+    (_path, result), = run.ingested
+    assert result.status == "accepted", [e.message_en for e in result.errors]
+    with maker() as session:
+        assert session.scalar(select(func.count()).select_from(Submission)) == 1
+    assert (archive / "2019-11-01" / target.name).read_bytes() == whole
+
+
+def test_the_answer_is_stored_with_the_file_or_neither(tmp_path):
+    """The answer to the unit is queued in the transaction that stores its file: when queuing fails, nothing is
+    kept and the file stays in the inbox; the next run stores both."""
+    from bhxh.steps.intake import answer
+
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    init_store(url)
+    maker = session_factory(url)
+    inbox, archive = tmp_path / "inbox", tmp_path / "archive"
+    good = _report(inbox)
+
+    from sqlalchemy.exc import OperationalError
+
+    def store_lost(session, result):
+        raise OperationalError("INSERT INTO outbox", {}, Exception("connection lost"))
+
+    run = ingest_inbox(inbox, maker, archive, quiet=0, answer=store_lost)
+    assert run.store_error and not run.ingested and good.exists()
+    with maker() as session:
+        assert session.scalar(select(func.count()).select_from(Submission)) == 0
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    run = ingest_inbox(inbox, maker, archive, quiet=0, answer=answer)
+    assert len(run.ingested) == 1 and not good.exists()
+    with maker() as session:
+        assert session.scalar(select(func.count()).select_from(Submission)) == 1
+        (kind,) = session.scalars(select(OutboxMessage.kind)).all()
+        assert kind.startswith("received_")

@@ -42,7 +42,7 @@ def test_files_stay_until_the_store_is_back(tmp_path, sample_inbox, down):
     else:  # the SQLite store's volume is not mounted
         bad_url = f"sqlite:///{tmp_path / 'not_mounted' / 'store.sqlite'}"
     for _ in range(2):
-        run = ingest_inbox(inbox, session_factory(bad_url), archive)
+        run = ingest_inbox(inbox, session_factory(bad_url), archive, quiet=0)
         assert run.store_error, run
         assert run.ingested == []
         assert sorted(p.name for p in inbox.iterdir()) == names  # every file still in the inbox
@@ -50,12 +50,12 @@ def test_files_stay_until_the_store_is_back(tmp_path, sample_inbox, down):
 
     good_url = f"sqlite:///{tmp_path / 'store.sqlite'}"  # the store is back
     init_store(good_url)
-    run = ingest_inbox(inbox, session_factory(good_url), archive)
+    run = ingest_inbox(inbox, session_factory(good_url), archive, quiet=0)
     assert run.store_error is None and not run.failed and not run.unstable
     assert len(run.ingested) == len(names)
     assert list(inbox.iterdir()) == []
     assert sorted(p.name for p in archive.rglob("*") if p.is_file()) == sorted(names)
-    again = ingest_inbox(inbox, session_factory(good_url), archive)
+    again = ingest_inbox(inbox, session_factory(good_url), archive, quiet=0)
     assert again.ingested == []
     with session_factory(good_url)() as session:
         assert session.scalar(select(func.count()).select_from(Submission)) == len(names)

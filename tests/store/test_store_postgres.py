@@ -22,6 +22,7 @@ from bhxh.intake.forms_xlsx import form_rows, write_report_xlsx
 from bhxh.intake.submission import ingest
 from bhxh.store.engine import _ENGINES, init_store, session_factory
 from bhxh.store.models import StoredFile, Submission
+from bhxh_bench.hostile_files import fill_tasks
 
 ADMIN_URL = os.environ.get("BHXH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 OB, PERIOD, UNIT = "nq51_action_programme", "2019", "bhxh_tinh_yen_bai"
@@ -62,6 +63,7 @@ def pg_url():
 def _file(tmp_path, folder: str, **values) -> tuple[str, bytes]:
     path = write_report_xlsx(tmp_path / folder / file_name(OB, PERIOD, UNIT), FORM,
                              {"unit": UNIT, "obligation": OB, "period": PERIOD}, form_rows(FORM, {**VALUES, **values}))
+    fill_tasks(path)
     return path.name, path.read_bytes()
 
 
