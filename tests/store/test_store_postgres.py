@@ -122,3 +122,32 @@ def test_unreadable_file_with_odd_metadata_is_kept_on_postgresql(pg_url, tmp_pat
         again = ingest(s, content, "gui_lai.csv", dt.datetime(2019, 11, 1, tzinfo=dt.UTC))
     assert result.status == "rejected" and again.duplicate
     assert _counts(maker) == (1, 1)
+
+
+def test_refused_file_keeps_no_content_on_postgresql(pg_url):
+    """0003 on PostgreSQL: a file refused before it was read has its size, checksum and refusal, no bytes."""
+    from bhxh.intake.reading import too_large
+    from bhxh.intake.submission import ingest_refused
+
+    init_store(pg_url)
+    maker = session_factory(pg_url)
+    with maker() as s, s.begin():
+        result = ingest_refused(s, file_name(OB, PERIOD, UNIT), 12 * 2**20, "cd" * 32, dt.datetime(2019, 11, 1, tzinfo=dt.UTC), too_large(12 * 2**20))
+    assert result.status == "rejected" and result.error_count == 1
+    with maker() as s:
+        assert s.get(StoredFile, "cd" * 32).content is None
+        assert s.scalar(select(Submission.error_count).where(Submission.sha256 == "cd" * 32)) == 1
+
+
+def test_statements_have_a_time_limit_on_postgresql(pg_url):
+    """A statement that waits (a lock held elsewhere, a slow query) is cancelled by the server after
+    STATEMENT_TIMEOUT_MS, so an ingest gives up instead of hanging."""
+    import time
+
+    from bhxh.store.engine import STATEMENT_TIMEOUT_MS, get_engine
+
+    init_store(pg_url)
+    started = time.monotonic()
+    with get_engine(pg_url).connect() as conn, pytest.raises(OperationalError, match="statement timeout"):
+        conn.execute(text("SELECT pg_sleep(30)"))
+    assert time.monotonic() - started < STATEMENT_TIMEOUT_MS / 1000 + 5
