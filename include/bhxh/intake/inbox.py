@@ -50,7 +50,7 @@ IGNORED_PREFIXES = (".", "~$")
 IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial")
 QUIET_ENV = "BHXH_INBOX_QUIET_SECONDS"
 DEFAULT_QUIET_SECONDS = 60
-MAX_FILES_PER_RUN = 500  # a flood of files is worked through a few hundred a run
+MAX_FILES_PER_RUN = 500  # files read and stored in one run (a flood is worked through over several)
 LEDGER_NAME = ".first_seen.json"
 LOCK_NAME = ".inbox.lock"
 
@@ -140,7 +140,7 @@ def _listing(inbox: Path) -> list[os.DirEntry]:
         return []
     with os.scandir(inbox) as it:
         entries = [e for e in it if not e.name.startswith(IGNORED_PREFIXES) and not e.name.lower().endswith(IGNORED_SUFFIXES)]
-    return sorted(entries, key=lambda e: os.fsencode(e.name))[:MAX_FILES_PER_RUN]
+    return sorted(entries, key=lambda e: os.fsencode(e.name))
 
 
 def _scan(inbox: Path, quarantine: Path, ledger: _Ledger, run: InboxRun, now: dt.datetime) -> list[_Seen]:
@@ -229,7 +229,9 @@ def ingest_inbox(
         finally:
             ledger.save()
         try:
-            for item in ready:
+            # every file's first sighting is noted above; a flood is worked through a few hundred a run
+            run.waiting += [item.name for item in ready[MAX_FILES_PER_RUN:]]
+            for item in ready[:MAX_FILES_PER_RUN]:
                 if not _take(item, session_maker, archive, quarantine, answer, ledger, run):
                     break
         finally:
@@ -375,7 +377,7 @@ def _set_aside(path: Path, name: str, st: os.stat_result, first_seen: dt.datetim
         quarantined_at=when.astimezone(TZ).isoformat(timespec="seconds"), reason=reason,
     )
     try:
-        (quarantine / (target.name + ".reason.txt")).write_text(text, encoding="utf-8")
+        (quarantine / (target.name + ".reason.txt")).write_text(text, encoding="utf-8", errors="replace")
     except OSError as exc:
         run.failed.append((target.name, f"reason file: {exc.strerror or type(exc).__name__}"))
     run.quarantined.append((target.name, reason.code))

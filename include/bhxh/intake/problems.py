@@ -11,6 +11,8 @@ from bhxh.intake.limits import MAX_PROBLEMS, thousands_vi
 
 _SHORT = 60  # cell values quoted in messages are cut to this length (README, "Submissions")
 MORE_PROBLEMS = "more_problems"  # the code of the closing problem of a capped list
+# what a quoted text shows instead of a control, format or line-separator character, or an undecodable byte
+_QUOTED = {"Cc": " ", "Cf": " ", "Zl": " ", "Zp": " ", "Cs": "\ufffd"}
 
 
 @dataclass
@@ -50,7 +52,7 @@ def short(value: object) -> str:
     """Submitted text as a message may quote it: at most _SHORT characters, on one line, with no control or
     format characters (no line break to forge a line of the answer, no right-to-left override to disguise it)."""
     text = str(value)[: _SHORT * 4]
-    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in text)
+    text = "".join(_QUOTED.get(unicodedata.category(ch), ch) for ch in text)
     text = " ".join(text.split())
     return text if len(text) <= _SHORT else text[: _SHORT - 1] + "…"
 
