@@ -274,7 +274,21 @@ def shared_strings_bomb(folder: Path, count: int = 700_000) -> Path:
     head = sst[: sst.index(b">", sst.index(b"<sst")) + 1]
     sheet = _insert_cells(sheet, f'<row r="40"><c r="F40" t="s"><v>{count - 1}</v></c></row>')
     data = rezip(base, {DATA_PART: sheet})
-    return _write(folder, _with_streamed_part(data, "xl/sharedStrings.xml", head, lambda i: b"<si><t>s</t></si>", count, b"</sst>"))
+    return _write(folder, _with_streamed_part(data, "xl/sharedStrings.xml", head, lambda i: f"<si><t>{i}</t></si>".encode(), count, b"</sst>"))
+
+
+def shared_strings_far(folder: Path, count: int = 190_000) -> Path:
+    """A workbook as Excel writes it with 190,000 more shared strings (under the limit), a note referring to the
+    last one: read only as far as needed, accepted."""
+    base = to_shared_strings(_good_bytes(folder))
+    with zipfile.ZipFile(io.BytesIO(base)) as z:
+        sst = z.read("xl/sharedStrings.xml")
+        sheet = z.read(DATA_PART)
+    known = sst.count(b"<si>")
+    head, tail = sst[: sst.rindex(b"</sst>")], b"</sst>"
+    sheet = sheet.replace(b"<v>120000</v></c>", f'<v>120000</v></c><c r="F2" t="s"><v>{known + count - 1}</v></c>'.encode(), 1)
+    data = rezip(base, {DATA_PART: sheet})
+    return _write(folder, _with_streamed_part(data, "xl/sharedStrings.xml", head, lambda i: f"<si><t>ghi chú {i}</t></si>".encode(), count, tail))
 
 
 def huge_string(folder: Path, size: int = 8 * 1024 * 1024) -> Path:
@@ -462,6 +476,7 @@ RESOURCES = [
     Hostile("sheet_bomb", "resources", sheet_bomb, frozenset({"zip_ratio"}), heavy=True),
     Hostile("many_members", "resources", many_members, frozenset({"zip_members"})),
     Hostile("shared_strings_bomb", "resources", shared_strings_bomb, frozenset({"too_many_strings"}), heavy=True),
+    Hostile("shared_strings_far", "resources", shared_strings_far, frozenset(), heavy=True),
     Hostile("huge_string", "resources", huge_string, frozenset()),
     Hostile("entity_bomb", "resources", entity_bomb, frozenset({"xml_doctype"})),
     Hostile("external_entity", "resources", external_entity, frozenset({"xml_doctype"})),

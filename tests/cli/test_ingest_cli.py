@@ -339,3 +339,93 @@ def test_the_answer_is_stored_with_the_file_or_neither(tmp_path):
         assert session.scalar(select(func.count()).select_from(Submission)) == 1
         (kind,) = session.scalars(select(OutboxMessage.kind)).all()
         assert kind.startswith("received_")
+
+
+# -- hostile names and files by hand, and `make ingest` itself ---------------------------------------------------
+HOSTILE_NAMES = [
+    "a`touch {m}1`.xlsx",
+    "b$(touch {m}2).xlsx",
+    "c'; touch {m}3; '.xlsx",
+    'd"; touch {m}4; ".xlsx',
+    "e$$(touch {m}5)$${{HOME}}.xlsx",
+    "f$(shell touch {m}6).xlsx",
+    "g|touch {m}7&&touch {m}8.xlsx",
+]
+
+
+def _make(*args: str, store: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "BHXH_INGEST_FILE")}
+    env["BHXH_STORE_URL"] = f"sqlite:///{store}"
+    return subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "ingest", *args], capture_output=True, text=True,
+                          env=env, timeout=180)
+
+
+def test_make_ingest_hands_the_name_to_no_shell(tmp_path):
+    """File names made to run commands in a shell or in make run nothing; each file is read under its own name."""
+    marker = f"hostile_marker_{os.getpid()}_"
+    store = tmp_path / "store.sqlite"
+    for i, pattern in enumerate(HOSTILE_NAMES):
+        name = pattern.format(m=marker)
+        path = tmp_path / "files" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(_report(tmp_path / f"src{i}", BHXH_BB=1000 + i).read_bytes())  # one version each
+        proc = _make(f"FILE={path}", store=store)
+        out = _json(proc)
+        assert out["file"] == str(path), (name, out["file"])
+        assert out["status"] == "rejected" and {e["code"] for e in out["errors"]} == {"filename"}, out["errors"]
+        # make's own status is 2 for any failing recipe; the ingest's code is the N of "Error N", and printed
+        assert proc.returncode == 2 and "Error 1" in proc.stderr and "exit code 1" in proc.stderr, proc.stderr
+    leftovers = [p for base in (ROOT, tmp_path, tmp_path / "files", Path.cwd()) for p in base.glob(f"{marker}*")]
+    assert not leftovers, leftovers
+    with session_factory(f"sqlite:///{store}")() as session:
+        names = set(session.scalars(select(Submission.original_name)))
+    assert names == {p.format(m=marker) for p in HOSTILE_NAMES}
+
+
+def test_make_ingest_exit_codes(tmp_path):
+    store = tmp_path / "store.sqlite"
+    good = _report(tmp_path / "good")
+    proc = _make(f"FILE={good}", store=store)
+    assert proc.returncode == 0 and _json(proc)["status"] == "accepted", proc.stderr
+    proc = _make(store=store)  # no FILE: a usage error, said as such
+    assert proc.returncode == 2 and "usage" in proc.stderr.lower() and "Error 2" in proc.stderr and not proc.stdout
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    proc = _make(f"FILE={good}", store=blocker / "store.sqlite")
+    assert proc.returncode == 2 and "Error 3" in proc.stderr and _json(proc)["errors"][0]["code"] == "store_unavailable"
+
+
+def test_cli_refuses_links_and_special_files_without_following_or_blocking(tmp_path, capsys, monkeypatch):
+    store = tmp_path / "store.sqlite"
+    target = _report(tmp_path / "elsewhere")
+    link = tmp_path / file_name(OB, PERIOD, UNIT)
+    link.symlink_to(target)
+    code, out, _ = _main(capsys, monkeypatch, store, str(link))
+    assert code == 1 and out["errors"][0]["code"] == "symlink"
+    fifo = tmp_path / "pipe.xlsx"
+    os.mkfifo(fifo)
+    code, out, _ = _main(capsys, monkeypatch, store, str(fifo))  # returns at once: opened with O_NONBLOCK
+    assert code == 1 and out["errors"][0]["code"] == "not_regular_file"
+    assert not store.exists() or session_factory(f"sqlite:///{store}")().scalar(select(func.count()).select_from(Submission)) == 0
+
+
+def test_cli_keeps_no_content_of_a_file_over_the_limit(tmp_path, capsys, monkeypatch):
+    import hashlib
+
+    from bhxh.intake.limits import MAX_FILE_BYTES
+
+    store = tmp_path / "store.sqlite"
+    big = tmp_path / file_name(OB, PERIOD, UNIT)
+    with big.open("wb") as fh:
+        fh.write(_report(tmp_path / "src").read_bytes())
+        fh.truncate(MAX_FILE_BYTES + 1)
+    code, out, _ = _main(capsys, monkeypatch, store, str(big))
+    assert code == 1 and [e["code"] for e in out["errors"]] == ["file_too_large"]
+    with session_factory(f"sqlite:///{store}")() as session:
+        sub = session.scalar(select(Submission))
+        stored = session.get(StoredFile, sub.sha256)
+        assert stored.content is None and stored.size == MAX_FILE_BYTES + 1
+        assert sub.sha256 == hashlib.sha256(big.read_bytes()).hexdigest() and sub.original_name == big.name
+        assert sub.status == "rejected" and sub.unit_id == UNIT
+        (answer,) = session.scalars(select(OutboxMessage)).all()  # the unit is told, in the same transaction
+        assert "10 MB" in answer.body and answer.unit_id == UNIT
