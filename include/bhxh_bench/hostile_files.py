@@ -408,6 +408,11 @@ def percent_format_on_count(folder: Path) -> Path:
     return good_report(folder, edit=edit)
 
 
+def csv_percent_on_count(folder: Path) -> Path:
+    """A CSV giving a count of people as '12%' and the coverage rate as '90,5%' (fine for a rate)."""
+    return good_csv(folder, values={"BHXH_TN": "12%", "BHYT_BAO_PHU": "90,5%"})
+
+
 def implausible_count(folder: Path) -> Path:
     """More people insured in Yên Bái than live in Việt Nam."""
     return good_report(folder, values={"BHYT": 250_000_000})
@@ -495,6 +500,7 @@ MEANING = [
     Hostile("percent_formatted", "meaning", percent_formatted, frozenset()),
     Hostile("percent_on_count", "meaning", percent_on_count, frozenset({"percent_sign"})),
     Hostile("percent_format_on_count", "meaning", percent_format_on_count, frozenset({"percent_sign"})),
+    Hostile("csv_percent_on_count", "meaning", csv_percent_on_count, frozenset({"percent_sign"})),
     Hostile("implausible_count", "meaning", implausible_count, frozenset({"implausible"})),
     Hostile("implausible_money", "meaning", implausible_money, frozenset({"implausible"})),
     Hostile("non_finite", "meaning", non_finite, frozenset({"not_a_number"})),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ DANGEROUS_PREFIXES = ("=", "+", "-", "@")
 OLE2_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")  # encrypted .xlsx and legacy .xls are OLE2 compound files
 # what str.splitlines() splits on (CRLF counts once): counted before a CSV text is split
 _LINE_BREAKS = ("\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+_RARE_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_SPLIT_AT_ONCE = 256 * 1024  # characters
 
 
 @dataclass
@@ -322,7 +325,15 @@ def _read_csv_table(content: bytes, form: ReportForm | None = None):
     text = unicodedata.normalize("NFC", _decode_csv(content)).replace("\x00", "")
     lines = len(form.indicators) if form else 0
     budget = limits.csv_line_budget(lines)
-    breaks = sum(text.count(ch) for ch in _LINE_BREAKS) - text.count("\r\n")
+    # Lines are counted before the text is split (ten million line breaks would make ten million strings); a
+    # short text is split at once and its lines counted after (its list is small whatever it holds).
+    breaks = text.count("\n") + text.count("\r")  # a CRLF counts twice here
+    if len(text) > _SPLIT_AT_ONCE and _RARE_BREAKS.search(text):
+        breaks += sum(text.count(ch) for ch in _LINE_BREAKS[2:])
+    if breaks > 2 * budget:
+        breaks -= text.count("\r\n")
+    all_lines = text.splitlines() if breaks <= 2 * budget else []
+    breaks = len(all_lines) or breaks
     if breaks > budget:
         raise _Reject(problem(
             "csv_too_many_lines",
@@ -330,8 +341,9 @@ def _read_csv_table(content: bytes, form: ReportForm | None = None):
             f"Too many lines: the CSV file has {breaks:,} lines where the form has {lines} indicators (at most {budget:,}). Keep only the form's table.",
         ))
     meta, table_lines, line_numbers = {}, [], []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if len(line) > limits.MAX_CSV_LINE:
+    may_be_long = len(text) > limits.MAX_CSV_LINE
+    for number, line in enumerate(all_lines, start=1):
+        if may_be_long and len(line) > limits.MAX_CSV_LINE:
             raise _Reject(problem(
                 "csv_line_too_long",
                 f"Dòng {number} của tệp CSV dài {limits.thousands_vi(len(line))} ký tự (tối đa {limits.thousands_vi(limits.MAX_CSV_LINE)}). Hãy lưu lại dạng CSV UTF-8 từ tệp mẫu.",
@@ -351,8 +363,16 @@ def _read_csv_table(content: bytes, form: ReportForm | None = None):
         raise _Reject(problem("empty_table", "Tệp CSV không có bảng số liệu. Hãy dùng tệp mẫu.", "The CSV file has no data table. Use the template."), meta)
     delimiter = _sniff_delimiter(table_lines[0])
     try:
-        rows = []
-        for number, row in zip(line_numbers, csv.reader(table_lines, delimiter=delimiter), strict=False):
+        if text.count(delimiter) <= limits.MAX_CSV_FIELDS * len(table_lines):  # few fields in all: read at once
+            rows = list(csv.reader(table_lines, delimiter=delimiter))
+            if max(map(len, rows), default=0) <= limits.MAX_CSV_FIELDS:
+                wide = []
+            else:
+                wide = rows
+                rows = []
+        else:  # a line may hold thousands of fields: look at each before keeping it
+            wide, rows = csv.reader(table_lines, delimiter=delimiter), []
+        for number, row in zip(line_numbers, wide, strict=False):
             if len(row) > limits.MAX_CSV_FIELDS:
                 if any(v.strip() for v in row[limits.MAX_CSV_FIELDS :]):
                     raise _Reject(problem(
@@ -490,8 +510,6 @@ def _csv_frame_fast(header: list[str], rows: list[list[str]], body_rows: list[in
     for c in form.columns:
         raw = columns.get(c.key)
         if c.type == "number":
-            if raw is not None and any("%" in v for v in raw):
-                return None  # which indicator may carry a % sign is `validate_report`'s to say
             values = np.full(n, np.nan) if raw is None else fast_numbers(raw, n)
             if values is None:
                 return None
