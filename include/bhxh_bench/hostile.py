@@ -23,6 +23,10 @@ import time
 from pathlib import Path
 
 from bhxh_bench.common import cleanup, tmp_dir
+from bhxh_bench.hostile_files import MEANING
+from bhxh_bench.hostile_resources import RESOURCES
+
+ALL = RESOURCES + MEANING  # every family of the suite, in the order the tests run them
 
 MEMORY_MB = 500
 CPU_S = 10
@@ -184,7 +188,6 @@ def prepare(work: Path, hostile) -> tuple[Path, Path]:
 
 
 def run(quick: bool = False) -> dict:
-    from bhxh_bench.hostile_files import RESOURCES
 
     families = [h for h in RESOURCES if not quick or h.heavy or h.id in ("far_cell", "false_dimension")]
     base = tmp_dir("hostile")
@@ -193,10 +196,11 @@ def run(quick: bool = False) -> dict:
         work = base / hostile.id
         (work / "build").mkdir(parents=True)
         target, good = prepare(work, hostile)
+        size = target.stat().st_size
         ours = run_child(work)
         result = ours.get("results", {}).get(target.name) or next(iter(ours.get("results", {}).values()), {})
         row = {
-            "file": hostile.id, "size_mb": round(target.stat().st_size / 1e6, 2) if target.exists() else None,
+            "file": hostile.id, "size_mb": round(size / 1e6, 2),
             "seconds": ours.get("timings", {}).get(target.name), "peak_rss_mb": ours.get("peak_rss_mb"),
             "codes": sorted({e["code"] for e in result.get("errors", [])}), "killed": ours["killed"],
             "good_file_accepted": ours.get("results", {}).get(good.name, {}).get("status") == "accepted",

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from bhxh_bench.hostile import prepare, run_child
-from bhxh_bench.hostile_files import ALL, good_report, name_of
+from bhxh_bench.hostile import ALL, prepare, run_child
+from bhxh_bench.hostile_files import good_report, name_of
 
 GOOD_UNIT = "vu_tccb"
 
@@ -75,9 +75,10 @@ def test_accepted_oddities_are_read_as_excel_shows_them(tmp_path):
     import json
 
     from bhxh_bench import hostile_files as hf
+    from bhxh_bench import hostile_resources as hr
 
     for builder, check in ((hf.percent_formatted, lambda rows: rows["BHYT_BAO_PHU"]["actual"] == 90.5),
-                           (hf.huge_string, lambda rows: len(rows["BHXH_BB"]["note"]) == 32_767)):
+                           (hr.huge_string, lambda rows: len(rows["BHXH_BB"]["note"]) == 32_767)):
         work = tmp_path / builder.__name__
         (work / "build").mkdir(parents=True)
         target, good = prepare(work, hf.Hostile(builder.__name__, "meaning", builder, frozenset()))

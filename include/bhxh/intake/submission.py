@@ -154,17 +154,20 @@ def _check_content(content, filename, catalogue, registry, expect_obligation, ex
     return parsed, problems, cycle
 
 
-_REPORTERS: dict[tuple, frozenset[str]] = {}
+_REPORTERS: dict[tuple, tuple[Catalogue, UnitRegistry, frozenset[str]]] = {}
 
 
 def _reporters(catalogue: Catalogue, registry: UnitRegistry, obligation_id: str, key: str) -> frozenset[str]:
-    """The units that must send this cycle's report, as the cycle's plan expects them on its deadline."""
+    """The units that must send this cycle's report, as the cycle's plan expects them on its deadline (kept per
+    catalogue and registry object: the entry holds both, so their ids are not reused while it lives)."""
     cache_key = (id(catalogue), id(registry), obligation_id, key)
-    found = _REPORTERS.get(cache_key)
-    if found is None:
-        if len(_REPORTERS) > 256:
-            _REPORTERS.clear()
-        found = _REPORTERS[cache_key] = frozenset(u.id for u in plan_cycle(obligation_id, key, catalogue, registry).units)
+    hit = _REPORTERS.get(cache_key)
+    if hit is not None and hit[0] is catalogue and hit[1] is registry:
+        return hit[2]
+    if len(_REPORTERS) > 256:
+        _REPORTERS.clear()
+    found = frozenset(u.id for u in plan_cycle(obligation_id, key, catalogue, registry).units)
+    _REPORTERS[cache_key] = (catalogue, registry, found)
     return found
 
 
