@@ -41,8 +41,18 @@ up: $(STAMP)
 clean:
 	rm -rf airflow_home out var
 
+# The file name reaches the program through the environment, never through a command line a shell parses, and
+# make never expands it ($(value FILE); FILE itself is not exported, which would expand it): a name with
+# backticks, $(...) or quotes runs nothing. make turns any failing recipe into its own exit status 2: the
+# ingest's own code (1 rejected, 2 usage, 3 store unavailable) is the N of make's "Error N" and is printed.
+unexport FILE
+ingest: export BHXH_INGEST_FILE = $(value FILE)
 ingest: $(STAMP)
-	@$(ENV) python -m bhxh.cli.ingest "$(FILE)"
+	@if [ -z "$$BHXH_INGEST_FILE" ]; then \
+	  echo "Cách dùng / usage: make ingest FILE=duong/dan/bao_cao.xlsx (mã thoát / exit code 2)" >&2; exit 2; fi; \
+	$(ENV) python -m bhxh.cli.ingest; code=$$?; \
+	if [ $$code -ne 0 ]; then echo "make ingest: mã thoát / exit code $$code (1 không hợp lệ / rejected, 2 sai cú pháp / usage, 3 kho không sẵn sàng / store unavailable)" >&2; fi; \
+	exit $$code
 
 # make templates [OBLIGATION=id] [CYCLE=2019] [UNIT=id]: the files units fill in (README, "Templates").
 templates: $(STAMP)

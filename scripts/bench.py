@@ -2,7 +2,7 @@
 out/bench/results.json. See docs/performance.md.
 
     python scripts/bench.py            full run (~21 min on 2 cores)
-    python scripts/bench.py --quick    parse, cycle overhead (dag.test), validation and notification subsets (~3 min)
+    python scripts/bench.py --quick    parse, cycle overhead (dag.test), validation, notification and hostile-input subsets (~5 min)
     python scripts/bench.py --only scale,backfill
 """
 
@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "include"))
 os.environ.setdefault("BHXH_TEMPLATES_DIR", str(ROOT / "templates"))
 
-ALL = ["parse", "dagtest", "scheduler", "scale", "backfill", "throughput", "notifications"]
-QUICK = ["parse", "dagtest", "throughput", "notifications"]
+ALL = ["parse", "dagtest", "scheduler", "scale", "backfill", "throughput", "notifications", "hostile"]
+QUICK = ["parse", "dagtest", "throughput", "notifications", "hostile"]
 
 
 def _fmt(value, unit: str = "") -> str:
@@ -71,6 +71,16 @@ def table(results: dict) -> list[tuple[str, str, str, str, str]]:
     if (r := results.get("notifications")) and "error" not in r:
         rows.append((f"e-mails via outbox ({r['messages']})", f"{r['messages_per_s']} msg/s", "—",
                      f"received {r['received']}, duplicates {r['duplicates']}", ok(r)))
+    if (r := results.get("hostile")) and "error" not in r and r.get("slowest"):
+        slow, heavy = r["slowest"], r["heaviest"]
+        def load(r: dict) -> str:
+            return f"{_fmt(r.get('seconds'), ' s')}, {r.get('peak_rss_mb')} MB" if r.get("finished") else str(r.get("why", "—"))
+
+        baseline = (f"openpyxl read-only {load(slow.get('openpyxl') or {})}; "
+                    f"dimensions reset {load(slow.get('openpyxl_reset_dimensions') or {})}")
+        rows.append((f"hostile input, slowest of {len(r['files'])} files ({slow['file']})",
+                     f"{_fmt(slow['seconds'], ' s')}, {slow['peak_rss_mb']} MB", baseline,
+                     f"peak RSS {heavy['peak_rss_mb']} MB ({heavy['file']}); limits {r['limits']['memory_mb']} MB, {r['limits']['cpu_s']} s CPU", ok(r)))
     for name, r in results.items():
         if isinstance(r, dict) and "error" in r:
             rows.append((name, "ERROR", "—", r["error"].strip().splitlines()[-1][:80], "NO"))

@@ -40,13 +40,16 @@ def channel_urls() -> dict[str, list[str]]:
     return channel_urls_from_config(hook.get_config_from_conn(conn))
 
 
-def inbox_dirs() -> tuple[Path, Path]:
-    """The inbox units' files arrive in ($BHXH_INBOX, default var/inbox) and where ingested files are archived."""
+def inbox_dirs() -> tuple[Path, Path, Path]:
+    """The inbox units' files arrive in ($BHXH_INBOX, default var/inbox), where ingested files are archived
+    ($BHXH_ARCHIVE, var/archive) and where files that cannot be taken are set aside ($BHXH_QUARANTINE,
+    var/quarantine)."""
     inbox = Path(os.environ.get("BHXH_INBOX") or PROJECT_ROOT / "var" / "inbox")
     archive = Path(os.environ.get("BHXH_ARCHIVE") or PROJECT_ROOT / "var" / "archive")
-    inbox.mkdir(parents=True, exist_ok=True)
-    archive.mkdir(parents=True, exist_ok=True)
-    return inbox, archive
+    quarantine = Path(os.environ.get("BHXH_QUARANTINE") or PROJECT_ROOT / "var" / "quarantine")
+    for folder in (inbox, archive, quarantine):
+        folder.mkdir(parents=True, exist_ok=True)
+    return inbox, archive, quarantine
 
 
 def document_settings(department: str) -> dict:

@@ -69,10 +69,12 @@ def validate_unit(
     else:
         counted, errors = None, []
         for sub in subs:
+            content = None
             if revalidate or sub.status not in ("accepted", "rejected"):
+                content = session.get(StoredFile, sub.sha256).content  # None: refused unread, over the size limit
+            if content is not None:
                 from bhxh.intake.submission import check_content
 
-                content = session.get(StoredFile, sub.sha256).content
                 _parsed, found, _ = check_content(
                     content, sub.original_name, catalogue=catalogue, registry=registry, expect_obligation=ob.id, expect_cycle=cycle.key
                 )
