@@ -19,8 +19,29 @@ from pathlib import Path
 OB, PERIOD, UNIT = "nq51_action_programme", "2019", "bhxh_tinh_yen_bai"
 VALUES = {"BHXH_BB": 120_000, "BHXH_TN": 8_000, "BHTN": 100_000, "BHYT": 700_000, "BHYT_BAO_PHU": 91.5,
           "TONG_THU": 2_500.5, "CHAM_DONG": 12, "GIAO_DICH_DT": 97, "NHIEM_VU_HT": 9, "NHIEM_VU_GIAO": 12}
-DATA_PART = "xl/worksheets/sheet2.xml"  # the form's sheet "Chỉ tiêu" in a workbook written by write_report_xlsx
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def _data_part() -> str:
+    """The zip part of the form's sheet ("Chỉ tiêu") in a workbook written by write_report_xlsx, found through the
+    workbook's own relationships: the template decides the sheet order (its instructions come first)."""
+    import tempfile
+
+    from bhxh.calendar.forms import get_form
+    from bhxh.intake.forms_xlsx import form_rows, write_report_xlsx
+
+    form = get_form("nq51_indicators")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "probe.xlsx"
+        write_report_xlsx(path, form, {"unit": UNIT, "obligation": OB, "period": PERIOD}, form_rows(form, VALUES))
+        with zipfile.ZipFile(path) as z:
+            workbook, rels = z.read("xl/workbook.xml").decode(), z.read("xl/_rels/workbook.xml.rels").decode()
+    rid = re.search(rf'<sheet [^>]*name="{re.escape(form.sheet)}"[^>]*r:id="([^"]+)"', workbook)[1]
+    target = re.search(rf'<Relationship [^>]*Target="([^"]+)" Id="{rid}"|<Relationship [^>]*Id="{rid}" [^>]*Target="([^"]+)"', rels)
+    return (target[1] or target[2]).lstrip("/")
+
+
+DATA_PART = _data_part()
 
 
 def name_of(unit: str = UNIT, period: str = PERIOD, ob: str = OB, suffix: str = ".xlsx") -> str:
