@@ -5,7 +5,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 ENV := source scripts/airflow_env.sh &&
 
-.PHONY: demo test test-fast services browser bench lint up calendar install clean ingest templates plans dovecot portal portal-link pull-mail
+.PHONY: demo test test-fast services browser docs bench lint up calendar install clean ingest templates plans dovecot portal portal-link pull-mail
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Cần Python 3.11 ($(PYTHON)) / Python 3.11 is required"; exit 1; }
@@ -16,7 +16,8 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP)
+# The demo renders the consolidated report to PDF through LibreOffice: `docs` installs it (Debian).
+demo: $(STAMP) docs
 	$(ENV) python -m bhxh.cli.demo
 
 lint: $(STAMP)
@@ -24,15 +25,15 @@ lint: $(STAMP)
 	cd include && ../$(VENV)/bin/lint-imports ../pyproject.toml
 
 # Everything, slow suites (Celery topology, browser, drills) included: this is what CI runs.
-test: $(STAMP) lint services browser dovecot
+test: $(STAMP) lint services browser docs dovecot
 	$(ENV) python -m pytest -q
 
 # Without the slow suites, for a quick check while working.
-test-fast: $(STAMP) lint services dovecot
+test-fast: $(STAMP) lint services docs dovecot
 	$(ENV) python -m pytest -q -m "not slow"
 
 calendar: $(STAMP)
-	@$(ENV) python -m bhxh.cli.calendar --year $(or $(YEAR),$(shell date +%Y)) $(if $(FORMAT),--format $(FORMAT))
+	@$(ENV) python -m bhxh.cli.calendar --year $(or $(YEAR),$(shell date +%Y)) $(if $(FORMAT),--format $(FORMAT)) $(if $(NOTES),--notes)
 
 up: $(STAMP)
 	bash scripts/up.sh
@@ -40,11 +41,22 @@ up: $(STAMP)
 clean:
 	rm -rf airflow_home out var
 
+# The file name reaches the program through the environment, never through a command line a shell parses, and
+# make never expands it ($(value FILE); FILE itself is not exported, which would expand it): a name with
+# backticks, $(...) or quotes runs nothing. make turns any failing recipe into its own exit status 2: the
+# ingest's own code (1 rejected, 2 usage, 3 store unavailable) is the N of make's "Error N" and is printed.
+unexport FILE
+ingest: export BHXH_INGEST_FILE = $(value FILE)
 ingest: $(STAMP)
-	@$(ENV) python -m bhxh.cli.ingest "$(FILE)"
+	@if [ -z "$$BHXH_INGEST_FILE" ]; then \
+	  echo "Cách dùng / usage: make ingest FILE=duong/dan/bao_cao.xlsx (mã thoát / exit code 2)" >&2; exit 2; fi; \
+	$(ENV) python -m bhxh.cli.ingest; code=$$?; \
+	if [ $$code -ne 0 ]; then echo "make ingest: mã thoát / exit code $$code (1 không hợp lệ / rejected, 2 sai cú pháp / usage, 3 kho không sẵn sàng / store unavailable)" >&2; fi; \
+	exit $$code
 
+# make templates [OBLIGATION=id] [CYCLE=2019] [UNIT=id]: the files units fill in (README, "Templates").
 templates: $(STAMP)
-	$(ENV) python -m bhxh.cli.templates
+	$(ENV) python -m bhxh.cli.templates $(if $(OBLIGATION),--obligation "$(OBLIGATION)") $(if $(CYCLE),--cycle "$(CYCLE)") $(if $(UNIT),--unit "$(UNIT)")
 
 plans: $(STAMP)
 	@$(ENV) python -m bhxh.cli.plans
@@ -55,6 +67,11 @@ services:
 browser:
 	@bash scripts/install_chromium.sh
 
+# LibreOffice headless, poppler and the Liberation fonts (Debian) for the DOCX/XLSX -> PDF documents.
+docs:
+	@bash scripts/install_docs.sh
+
+# Debian's Dovecot for the mailbox tests (each starts its own throw-away server on loopback).
 dovecot:
 	@bash scripts/install_dovecot.sh
 

@@ -2,7 +2,7 @@
 out/bench/results.json. See docs/performance.md.
 
     python scripts/bench.py            full run (~21 min on 2 cores)
-    python scripts/bench.py --quick    parse, cycle overhead (dag.test), validation and notification subsets (~3 min)
+    python scripts/bench.py --quick    parse, cycle overhead (dag.test), validation, notification and hostile-input subsets (~5 min)
     python scripts/bench.py --only scale,backfill
     python scripts/bench.py --only mailbox,portal      the units' ways in (Dovecot on loopback, the portal)
 """
@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "include"))
 os.environ.setdefault("BHXH_TEMPLATES_DIR", str(ROOT / "templates"))
 
-ALL = ["parse", "dagtest", "scheduler", "scale", "backfill", "throughput", "notifications", "mailbox", "portal"]
-QUICK = ["parse", "dagtest", "throughput", "notifications"]
+ALL = ["parse", "dagtest", "scheduler", "scale", "backfill", "throughput", "notifications", "hostile", "mailbox", "portal"]
+QUICK = ["parse", "dagtest", "throughput", "notifications", "hostile"]
 
 
 def _fmt(value, unit: str = "") -> str:
@@ -72,6 +72,16 @@ def table(results: dict) -> list[tuple[str, str, str, str, str]]:
     if (r := results.get("notifications")) and "error" not in r:
         rows.append((f"e-mails via outbox ({r['messages']})", f"{r['messages_per_s']} msg/s", "—",
                      f"received {r['received']}, duplicates {r['duplicates']}", ok(r)))
+    if (r := results.get("hostile")) and "error" not in r and r.get("slowest"):
+        slow, heavy = r["slowest"], r["heaviest"]
+        def load(r: dict) -> str:
+            return f"{_fmt(r.get('seconds'), ' s')}, {r.get('peak_rss_mb')} MB" if r.get("finished") else str(r.get("why", "—"))
+
+        baseline = (f"openpyxl read-only {load(slow.get('openpyxl') or {})}; "
+                    f"dimensions reset {load(slow.get('openpyxl_reset_dimensions') or {})}")
+        rows.append((f"hostile input, slowest of {len(r['files'])} files ({slow['file']})",
+                     f"{_fmt(slow['seconds'], ' s')}, {slow['peak_rss_mb']} MB", baseline,
+                     f"peak RSS {heavy['peak_rss_mb']} MB ({heavy['file']}); limits {r['limits']['memory_mb']} MB, {r['limits']['cpu_s']} s CPU", ok(r)))
     if (r := results.get("mailbox")) and "error" not in r:
         rows.append((f"mailbox pull {r['messages']} messages (PDF + XLSX)", _fmt(r["pull_s"], " s"), _fmt(r["imaplib_fetch_s"], " s"),
                      f"ratio {r['ratio_to_imaplib']} to imaplib fetch; {r['ratio_to_validation']} to in-process validation "

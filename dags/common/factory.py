@@ -101,12 +101,12 @@ def build_dag(ob):
 
         @task(trigger_rule="all_done", outlets=outlets)
         def consolidate(prepared: dict) -> dict:
-            """Consolidated report (HTML, XLSX, DOCX) from the store, valid submissions only, compared with the
-            targets and the previous cycle."""
+            """Consolidated report (HTML, XLSX, DOCX, PDF, signed when the department's certificate is configured)
+            from the store, valid submissions only, compared with the targets and the previous cycle."""
             from bhxh.steps.cycle import consolidate_cycle
-            from common.wiring import out_dir, store_url
+            from common.wiring import document_settings, out_dir, store_url
 
-            paths, extra = consolidate_cycle(ob.id, prepared["cycle"], store_url(), out_dir())
+            paths, extra = consolidate_cycle(ob.id, prepared["cycle"], store_url(), out_dir(), document_settings(ob.department))
             if outlets:
                 get_current_context()["outlet_events"][outlets[0]].extra = extra
             return paths

@@ -19,7 +19,19 @@ from bhxh.cli.plans import main
 
 REPO = Path(__file__).resolve().parents[2]
 SEEDS = Path(os.environ.get("BHXH_SEEDS_DIR", REPO.parent / "shared" / "seeds"))
-needs_seeds = pytest.mark.skipif(not SEEDS.is_dir(), reason="seed texts not available")
+
+
+@pytest.fixture
+def seeds() -> Path:
+    """The seed texts: $BHXH_SEEDS_DIR, else ../shared/seeds beside the repository. Missing is a failure that says
+    where it looked, never a skip."""
+    if not SEEDS.is_dir():
+        pytest.fail(
+            f"Không thấy văn bản nguồn (seeds) ở {SEEDS}: đặt BHXH_SEEDS_DIR. / The seed texts are not in {SEEDS}: set "
+            "BHXH_SEEDS_DIR or put ../shared/seeds beside the clone.",
+            pytrace=False,
+        )
+    return SEEDS
 
 # Unit mentions that resolve to no registry unit, each settled (or left open) in review.yaml.
 EXPECTED_UNRESOLVED = {
@@ -33,15 +45,15 @@ EXPECTED_UNRESOLVED = {
         "tổ chức Công đoàn",
         "các tổ chức chính trị-xã hội",
     ],
-    ("cchc_2021_2030", "chi_dao.2030.1.4.1"): ["Các cơ quan thông tấn, báo chí Trung ương và địa phương"],
+    ("cchc_2021_2030", "chi_dao.1.4.1"): ["Các cơ quan thông tấn, báo chí Trung ương và địa phương"],
 }
 # Review items still open after the overrides: the seed leaves these cells empty or names a missing unit.
 EXPECTED_OPEN = {
     ("nq51_action_programme", "II.2", "lead"),
     ("cchc_2021_2030", "tthc.2025.6.3", "timing"),
-    ("cchc_2021_2030", "to_chuc_bo_may.2030.1.1.1", "timing"),
-    ("cchc_2021_2030", "chi_dao.2030.1.3.3", "timing"),
-    ("cchc_2021_2030", "chi_dao.2030.1.4.2", "lead"),
+    ("cchc_2021_2030", "to_chuc_bo_may.1.1.1", "timing"),
+    ("cchc_2021_2030", "chi_dao.1.3.3", "timing"),
+    ("cchc_2021_2030", "chi_dao.1.4.2", "lead"),
 }
 
 
@@ -98,7 +110,8 @@ def test_split_units_keeps_names_with_separators():
         ("Tháng 11 hằng năm", Timing(recurrence="yearly", due_month=11)),
         ("Hằng năm (định kỳ 6 tháng/lần)", Timing(recurrence="half-yearly")),
         ("Thường xuyên", Timing(recurrence="continuous")),
-        ("kể từ ngày 01/10/2019", Timing(due=dt.date(2019, 10, 1))),
+        # a start ("Thí điểm ... kể từ ngày 01/10/2019"), not a due date
+        ("kể từ ngày 01/10/2019", Timing(starts=dt.date(2019, 10, 1))),
         ("Sau khi có văn bản quy định về cơ sở pháp lý", None),
         ("Tháng 13/2025", None),
         ("", None),
@@ -176,7 +189,15 @@ def test_cchc_counts_and_rows(plans):
     assert (
         p.get("tthc.2025.3.1").recurrence == "continuous" and p.get("tthc.2025.3.1").lead == "tt_truyen_thong"
     )
-    assert p.get("to_chuc_bo_may.2030.1.2.1").due == dt.date(2025, 11, 30)
+    assert p.get("to_chuc_bo_may.1.2.1").due == dt.date(2025, 11, 30)
+    # Three sections print no "Đến năm ..." heading of their own: they belong to the whole 2021-2030 plan, not to
+    # the 2030 heading of the area above them.
+    by_area = {}
+    for t in p.items:
+        by_area.setdefault(t.id.split(".")[0], set()).add(t.horizon)
+    assert by_area["to_chuc_bo_may"] == by_area["cong_vu"] == by_area["chi_dao"] == {None}
+    assert by_area["tthc"] == by_area["tai_chinh_cong"] == by_area["chinh_phu_so"] == {"2025", "2030"}
+    assert not any(".2030." in t.id or ".2025." in t.id for t in p.items if t.horizon is None)
     assert p.get("tthc.2025.5.1.1").due == dt.date(2021, 12, 31)
     assert p.get("chinh_phu_so.2025.5.1").recurrence == "half-yearly"
     assert p.get("chinh_phu_so.2030.2.1").title.startswith("100% công chức")
@@ -193,8 +214,11 @@ def test_org_restructuring_duties_and_milestones(plans):
     assert len(p.tasks) == 20
     assert [t.lead for t in p.tasks_led_by("vu_tccb")] == ["vu_tccb"] * 4
     pilot, everywhere = p.get("B.II.6.2.1"), p.get("B.II.6.2.2")
-    assert pilot.due == dt.date(2019, 10, 1) and pilot.leads() == ["bhxh_tinh_yen_bai", "bhxh_tinh_dong_nai"]
-    assert everywhere.due == dt.date(2020, 1, 1) and everywhere.lead == "group:provincial"
+    # "kể từ ngày 01/10/2019": from when the change applies, not a due date
+    assert pilot.due is None and pilot.starts == dt.date(2019, 10, 1) and pilot.timing_text == "kể từ ngày 01/10/2019"
+    assert pilot.leads() == ["bhxh_tinh_yen_bai", "bhxh_tinh_dong_nai"]
+    assert everywhere.due is None and everywhere.starts == dt.date(2020, 1, 1) and everywhere.lead == "group:provincial"
+    assert not any(t.due for t in p.tasks)  # 2596's part B.II dates no duty: the plan's report is the one timed task
     assert p.get("B.II.4.1").lead == "tt_truyen_thong"
     assert p.get("B.II.4.1").cooperating == ["bao_bhxh", "tap_chi_bhxh", "group:related"]
     assert p.get("B.II.5.4").cooperating == ["vu_tccb"]
@@ -254,25 +278,23 @@ def test_cli_lists_tasks_as_json_lines(capsys, plans):
 # ---------------------------------------------------------------------------------------------- importer
 
 
-@needs_seeds
-def test_importer_is_idempotent_and_equals_kept_files(tmp_path):
+def test_importer_is_idempotent_and_equals_kept_files(tmp_path, seeds):
     first, second = tmp_path / "a", tmp_path / "b"
-    run_import(SEEDS, first)
-    run_import(SEEDS, second)
+    run_import(seeds, first)
+    run_import(seeds, second)
     names = sorted(f.name for f in first.iterdir())
     assert names == sorted(f.name for f in second.iterdir())
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
         # The kept files are the importer's output with overrides.yaml applied: byte-identical.
         assert (first / name).read_bytes() == (PLANS_DIR / name).read_bytes(), name
-    assert run_import(SEEDS, first) == []
+    assert run_import(seeds, first) == []
 
 
-@needs_seeds
-def test_overrides_explain_every_difference_from_the_raw_import(tmp_path):
+def test_overrides_explain_every_difference_from_the_raw_import(tmp_path, seeds):
     empty = tmp_path / "none.yaml"
     empty.write_text("overrides: []\n", encoding="utf-8")
-    run_import(SEEDS, tmp_path / "raw", overrides_file=empty)
+    run_import(seeds, tmp_path / "raw", overrides_file=empty)
     raw = load_plans(tmp_path / "raw")
     overrides = yaml.safe_load((PLANS_DIR / OVERRIDES_FILE).read_text(encoding="utf-8"))["overrides"]
     touched = {(o["plan"], o["id"], name) for o in overrides for name in (o.get("set") or {})}
@@ -284,8 +306,7 @@ def test_overrides_explain_every_difference_from_the_raw_import(tmp_path):
                     assert (plan_id, t.id, name) in touched, (plan_id, t.id, name)
 
 
-@needs_seeds
-def test_cli_import_reports_unchanged(tmp_path, capsys):
-    run_import(SEEDS, tmp_path)
-    assert main(["import", str(SEEDS), "--out", str(tmp_path)]) == 0
+def test_cli_import_reports_unchanged(tmp_path, capsys, seeds):
+    run_import(seeds, tmp_path)
+    assert main(["import", str(seeds), "--out", str(tmp_path)]) == 0
     assert "unchanged" in capsys.readouterr().out

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
-from datetime import date
+import unicodedata
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,15 @@ import yaml
 from bhxh.calendar.units import DATA_DIR, UnitRegistry, default_registry, normalize_name
 from bhxh.errors import DataFileError, UnknownUnitError
 
-SEEDS = Path("/work/shared/seeds")
+SEEDS = Path(os.environ.get("BHXH_SEEDS_DIR") or Path(__file__).resolve().parents[3] / "shared" / "seeds")
+
+
+def _seed(prefix: str) -> Path:
+    """A seed text ($BHXH_SEEDS_DIR, else ../shared/seeds beside the repository); missing fails, never skips."""
+    found = sorted(SEEDS.glob(f"{prefix}*.txt"))
+    if not found:
+        pytest.fail(f"Không thấy văn bản nguồn {prefix}*.txt ở {SEEDS} / seed {prefix}*.txt not in {SEEDS}: set BHXH_SEEDS_DIR", pytrace=False)
+    return found[0]
 
 # Seed 000's annex: 5 centrally-run cities then 58 provinces, in the seed's order (modern spelling).
 SEED_ORDER = [
@@ -66,8 +76,10 @@ def test_default_registry_is_cached_and_loads_package_data() -> None:
     [
         (date(2019, 11, 14), 63),
         (date(2025, 3, 31), 63),
-        (date(2025, 4, 1), 35),
-        (date(2025, 5, 1), 35),
+        # 391/QĐ-BTC: 10 regions from 01/04/2025 (16 provinces) beside the other 47 offices; the 35 from 01/06/2025
+        (date(2025, 4, 1), 10 + 47),
+        (date(2025, 5, 31), 10 + 47),
+        (date(2025, 6, 1), 35),
         (date(2025, 6, 30), 35),
         (date(2025, 7, 1), 34),
         (date(2025, 12, 1), 34),
@@ -89,10 +101,7 @@ def test_2019_cycle_expects_the_seed_63_in_seed_order(reg: UnitRegistry) -> None
 
 def test_seed_000_annex_matches_the_data() -> None:
     """The 58 city/town offices of seed 000's annex are exactly the district_bhxh units (seed spelling)."""
-    seed = next(SEEDS.glob("000_*.txt"), None)
-    if seed is None:
-        pytest.skip("seeds not available")
-    text = seed.read_text(encoding="utf-8")
+    text = _seed("000_").read_text(encoding="utf-8")
     annex = text[text.index("DANH SÁCH") :]
     offices = re.findall(r"^(BHXH (?:thành phố|thị xã) .+?)\s*$", annex, flags=re.M)
     assert len(offices) == 58
@@ -100,13 +109,47 @@ def test_seed_000_annex_matches_the_data() -> None:
     assert sorted(u.raw["seed_name"] for u in reg.all() if u.group == "district_bhxh") == sorted(offices)
 
 
-def test_regions_are_numbered_and_ordered(reg: UnitRegistry) -> None:
-    regions = reg.members("provincial", date(2025, 5, 1))
+# 391/QĐ-BTC's 35 regions (Báo Đồng Khởi for I-X; XI-XXXV from the secondary source the data cites).
+REGIONS_391 = [
+    "Hà Nội", "Hồ Chí Minh", "Cần Thơ", "Bình Dương", "Đồng Nai", "Thanh Hóa", "Nghệ An", "Hải Phòng - Thái Bình",
+    "Lạng Sơn - Cao Bằng", "Thái Nguyên - Bắc Kạn", "Bắc Giang - Bắc Ninh", "Hải Dương - Quảng Ninh",
+    "Nam Định - Ninh Bình", "Hưng Yên - Hà Nam", "Sơn La - Hòa Bình", "Điện Biên - Lai Châu", "Yên Bái - Lào Cai",
+    "Phú Thọ - Vĩnh Phúc", "Hà Giang - Tuyên Quang", "Hà Tĩnh - Quảng Bình", "Thừa Thiên Huế - Quảng Trị",
+    "Đà Nẵng - Quảng Nam", "Bình Định - Quảng Ngãi", "Khánh Hòa - Phú Yên", "Đắk Lắk - Đắk Nông", "Gia Lai - Kon Tum",
+    "Lâm Đồng - Ninh Thuận", "Bà Rịa - Vũng Tàu - Bình Thuận", "Tây Ninh - Bình Phước", "An Giang - Đồng Tháp",
+    "Kiên Giang - Hậu Giang", "Cà Mau - Bạc Liêu", "Sóc Trăng - Trà Vinh", "Long An - Tiền Giang", "Bến Tre - Vĩnh Long",
+]  # fmt: skip
+EARLY_REGIONS = {1, 4, 6, 7, 10, 11, 17, 19, 22, 32}
+
+
+def test_regions_of_391_are_numbered_ordered_and_cover_the_63(reg: UnitRegistry) -> None:
+    regions = reg.members("provincial", date(2025, 6, 1))
     assert [u.id for u in regions] == [f"bhxh_kv_{n:02d}" for n in range(1, 36)]
-    assert regions[0].name == "BHXH khu vực I"
-    assert regions[-1].name == "BHXH khu vực XXXV"
+    assert regions[0].name == "BHXH khu vực I" and regions[-1].name == "BHXH khu vực XXXV"
+    for n, (unit, territory) in enumerate(zip(regions, REGIONS_391, strict=True), start=1):
+        provinces = territory.replace("Bà Rịa - Vũng Tàu", "Bà Rịa-Vũng Tàu").split(" - ")
+        names = [reg.get(p).short_name.replace("Bà Rịa - Vũng Tàu", "Bà Rịa-Vũng Tàu") for p in unit.absorbed]
+        assert names == provinces, unit.id
+        assert unit.valid_from == (date(2025, 4, 1) if n in EARLY_REGIONS else date(2025, 6, 1)), unit.id
+        assert unit.valid_until == date(2025, 6, 30) and unit.successors, unit.id
+        assert any("SECONDARY SOURCE" in s for s in unit.sources), unit.id  # the start dates rest on it
     covered = [p for u in regions for p in u.absorbed]
     assert len(covered) == len(set(covered)) == 63  # every 2019 office in exactly one region
+
+
+def test_each_office_works_until_its_region_starts(reg: UnitRegistry) -> None:
+    early = {p for u in reg.members("provincial", date(2025, 4, 1)) for p in u.absorbed}
+    assert len(early) == 16
+    for office in reg.members("provincial", date(2025, 3, 31)):
+        region = reg.successor_on(office.id, date(2025, 6, 15))
+        assert office.id in region.absorbed
+        assert office.valid_until == region.valid_from - timedelta(days=1), office.id
+        assert (office.id in early) == (office.valid_until == date(2025, 3, 31))
+    # every day of 2025 is covered by exactly one provincial-level unit per province
+    for day in (date(2025, 3, 31), date(2025, 4, 1), date(2025, 5, 31), date(2025, 6, 1), date(2025, 6, 30), date(2025, 7, 1)):
+        members = reg.members("provincial", day)
+        provinces = [p for u in members for p in (u.absorbed or (u.id,))]
+        assert len(provinces) == len(set(provinces)) == 63, day
 
 
 def test_2025_provinces_absorb_all_63(reg: UnitRegistry) -> None:
@@ -153,7 +196,10 @@ def test_dak_lak_districts(reg: UnitRegistry) -> None:
 
 def test_successor_of_dak_lak_provincial_office(reg: UnitRegistry) -> None:
     assert reg.successor_on("bhxh_tinh_dak_lak", date(2019, 11, 14)).id == "bhxh_tinh_dak_lak"
-    assert reg.successor_on("bhxh_tinh_dak_lak", date(2025, 5, 1)).id == "bhxh_kv_26"
+    assert reg.successor_on("bhxh_tinh_dak_lak", date(2025, 5, 1)).id == "bhxh_tinh_dak_lak"  # until 31/05/2025
+    assert reg.successor_on("bhxh_tinh_dak_lak", date(2025, 6, 20)).id == "bhxh_kv_25"  # Đắk Lắk - Đắk Nông (391)
+    # Đắk Nông went to region XXV with Đắk Lắk, then to the new tỉnh Lâm Đồng: nearest successor first
+    assert reg.successor_on("bhxh_tinh_dak_nong", date(2026, 1, 1)).id == "bhxh_2025_lam_dong"
     assert reg.successor_on("bhxh_tinh_dak_lak", date(2026, 1, 1)).id == "bhxh_2025_dak_lak"
     assert reg.successor_on("bhxh_tinh_phu_yen", date(2026, 1, 1)).id == "bhxh_2025_dak_lak"
 
@@ -213,10 +259,7 @@ def test_by_abbreviation_for_seed_001(reg: UnitRegistry, abbr: str, unit_id: str
 
 def test_seed_001_abbreviations_all_known() -> None:
     """Every abbreviation in the lead/cooperating columns of seed 001's table resolves to a unit."""
-    seed = next(SEEDS.glob("001_*.txt"), None)
-    if seed is None:
-        pytest.skip("seeds not available")
-    table = seed.read_text(encoding="utf-8").split("NHIỆM VỤ CẢI CÁCH HÀNH CHÍNH GIAI ĐOẠN 2021-2030")[-1]
+    table = _seed("001_").read_text(encoding="utf-8").split("NHIỆM VỤ CẢI CÁCH HÀNH CHÍNH GIAI ĐOẠN 2021-2030")[-1]
     cells = [c for c in re.split(r"\s*\|\s*|\n", table) if re.fullmatch(r"[-A-ZĐ ,;()a-zà-ỹ]*", c or "")]
     found = set()
     for cell in cells:
@@ -304,6 +347,74 @@ def test_every_unit_has_sources_contacts_and_a_valid_id(reg: UnitRegistry) -> No
         assert unit.sources, unit.id
         assert unit.email and unit.chat == f"#{unit.id}", unit.id
     assert reg.get("bhxh_tinh_yen_bai").email == "bhxh_tinh_yen_bai@vss.example"
+
+
+LEVEL_WORDS = ("tỉnh", "thành phố", "thị xã", "huyện", "khu vực", "quận", "xã")
+OLD_TONE = re.compile(r"(?<![qQ])(?:[oO][àáảãạ]|[oO][èéẻẽẹ]|[uU][ỳýỷỹỵ])(?!\w)")
+
+
+def name_problems(text: str) -> list[str]:
+    """What is wrong with a unit name as people read it (an empty list if nothing).
+
+    The rules catch the class of "BHXH thành phố Thành phố Hồ Chí Minh": a word or phrase repeated, an
+    administrative level said twice, an abbreviation beside its own expansion; and the other ways a typed name
+    goes wrong (spacing, Unicode form, old tone placement, a lower-case start, "TP." in an official name).
+    """
+    out = []
+    if unicodedata.normalize("NFC", text) != text:
+        out.append("not NFC")
+    if text != text.strip() or "  " in text or "\t" in text or "\n" in text:
+        out.append("stray whitespace")
+    if re.search(r"(?i)\b(\w+(?:\s+\w+){0,2})\s+\1\b", text):
+        out.append("a word or phrase repeated")
+    folded = text.casefold()
+    for level in LEVEL_WORDS:
+        if len(re.findall(rf"(?<!\w){level}(?!\w)", folded)) > 1:
+            out.append(f"the level '{level}' twice")
+    if "BHXH" in text and "bảo hiểm xã hội" in folded:
+        out.append("BHXH beside its own expansion")
+    if re.search(r"\bTP\s*\.", text) or re.search(r"\bTX\s*\.", text):
+        out.append("an abbreviated level (TP., TX.)")
+    if re.search(r"(?<!^)(?<!\()\b(?:Thành phố|Tỉnh|Huyện|Thị xã)\b(?! Hồ Chí Minh)", text):
+        out.append("a level word capitalised inside the name (only 'Thành phố Hồ Chí Minh' is)")
+    if OLD_TONE.search(text):
+        out.append("old tone placement (Hoà, Thuỷ; write Hòa, Thủy)")
+    if "Đăk" in text:
+        out.append("'Đăk' (the registry writes 'Đắk'; the seed's spelling goes in seed_name)")
+    if text[:1] != text[:1].upper():
+        out.append("starts in lower case")
+    if text.count("(") != text.count(")"):
+        out.append("unbalanced parentheses")
+    return out
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["BHXH thành phố Thành phố Hồ Chí Minh", "BHXH tỉnh tỉnh Yên Bái", "BHXH BHXH Hà Giang",
+     "Bảo hiểm xã hội BHXH tỉnh Lào Cai", "BHXH  tỉnh Bắc Kạn", "BHXH tỉnh Hoà Bình", "BHXH TP. Hà Nội",
+     "bhxh tỉnh Cà Mau", "UBND huyện Krông Pắc (Đắk Lắk", "BHXH khu vực Khu vực I", "Sở Tài chính tỉnh Tỉnh Đắk Lắk",
+     "UBND huyện Đăk Mil", unicodedata.normalize("NFD", "BHXH tỉnh Yên Bái")],
+)  # fmt: skip
+def test_name_rules_catch_malformed_names(bad: str) -> None:
+    assert name_problems(bad), bad
+
+
+def test_no_unit_name_is_doubled_or_malformed(reg: UnitRegistry) -> None:
+    """Every name people read (the names over time) passes the rules, and short names and aliases do too, save
+    abbreviations; seed_name keeps the seed's spelling and is never displayed. Before the fix, two units read "BHXH thành phố Thành phố Hồ Chí Minh"."""
+    found = {}
+    for unit in reg.all():
+        shown = [n.name for n in unit.names]
+        for text in shown + [unit.short_name or unit.names[0].name] + list(unit.aliases):
+            problems = name_problems(text)
+            if text not in shown:  # a short name or alias may abbreviate ("TP. Buôn Ma Thuột"): find_by_name reads it
+                problems = [p for p in problems if not p.startswith("an abbreviated")]
+            if problems:
+                found[(unit.id, text)] = problems
+    assert found == {}
+    assert reg.get("bhxh_tinh_ho_chi_minh").name == "Bảo hiểm xã hội Thành phố Hồ Chí Minh"
+    assert reg.get("bhxh_2025_ho_chi_minh").name == "Bảo hiểm xã hội Thành phố Hồ Chí Minh"
+    assert reg.find_by_name("BHXH TP. Hồ Chí Minh", date(2019, 11, 14)).id == "bhxh_tinh_ho_chi_minh"
 
 
 def test_get_unknown_unit(reg: UnitRegistry) -> None:

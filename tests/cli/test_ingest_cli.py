@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from bhxh.calendar.forms import META_SHEET, file_name, get_form
+from bhxh.calendar.forms import file_name, get_form
 from bhxh.cli import ingest as ingest_cli
-from bhxh.intake.forms_xlsx import form_rows, write_report_xlsx
 from bhxh.intake.inbox import ingest_inbox
-from bhxh.intake.submission import check_submission
 from bhxh.store.engine import init_store, session_factory
-from bhxh.store.models import StoredFile, Submission
+from bhxh.store.models import OutboxMessage, StoredFile, Submission
+from bhxh_bench.hostile_files import good_report
 
 ROOT = Path(__file__).resolve().parents[2]
 OB, PERIOD, UNIT = "nq51_action_programme", "2019", "bhxh_tinh_yen_bai"
@@ -31,8 +29,8 @@ ERROR_KEYS = {"row", "column", "code", "message_vi", "message_en", "sheet"}
 
 
 def _report(folder: Path, **values) -> Path:
-    return write_report_xlsx(folder / file_name(OB, PERIOD, UNIT), FORM, {"unit": UNIT, "obligation": OB, "period": PERIOD},
-                             form_rows(FORM, {**VALUES, **values}))
+    folder.mkdir(parents=True, exist_ok=True)
+    return good_report(folder, values={**VALUES, **values})
 
 
 def _cli(module: str, *args: str, store: Path | None = None) -> subprocess.CompletedProcess:
@@ -121,32 +119,17 @@ def test_cli_reports_store_unavailable_without_traceback(tmp_path, capsys, monke
     assert "Traceback" not in err
 
 
-def test_templates_cli_writes_blank_templates(tmp_path):
-    proc = _cli("bhxh.cli.templates", "--out", str(tmp_path / "tpl"))
-    assert proc.returncode == 0, proc.stderr
-    paths = [Path(p) for p in proc.stdout.split()]
-    assert len(paths) == 22 and all(p.exists() for p in paths)
-    xlsx = tmp_path / "tpl" / "one_stop_2019.xlsx"
-    wb = load_workbook(xlsx)
-    assert wb.sheetnames == [META_SHEET, "Chỉ tiêu", "Hướng dẫn"]
-    labels = [r[0] for r in wb[META_SHEET].iter_rows(values_only=True)]
-    assert labels[:3] == ["Mã đơn vị", "Mã báo cáo", "Kỳ báo cáo"]
-    assert wb[META_SHEET]["B2"].value == "one_stop_2019"
-    ws = wb["Chỉ tiêu"]
-    assert [c.value for c in ws[1]] == ["Mã chỉ tiêu", "Tên chỉ tiêu", "Đơn vị tính", "Kế hoạch", "Thực hiện", "Ghi chú"]
-    assert [c.value for c in ws[2]][:3] == ["KY_TRUOC", "Số hồ sơ từ kỳ trước chuyển qua", "hồ sơ"]
-    assert "1257/BHXH-PC" in " ".join(str(r[0]) for r in wb["Hướng dẫn"].iter_rows(values_only=True))
-    csv = (tmp_path / "tpl" / "one_stop_2019.csv").read_bytes()
-    assert csv.startswith(b"\xef\xbb\xbf")
-    assert "Mã chỉ tiêu;Tên chỉ tiêu" in csv.decode("utf-8-sig")
-    # a template filled in by a unit is accepted
-    for row, value in zip(range(2, 12), [10, 40, 45, 5, 20, 50, 5, 10, 3, 12], strict=True):
-        ws.cell(row=row, column=5, value=value)
-    wb[META_SHEET]["B1"], wb[META_SHEET]["B3"] = UNIT, "2019"
-    filled = tmp_path / file_name("one_stop_2019", "2019", UNIT)
-    wb.save(filled)
-    _parsed, problems, _, _ = check_submission(filled.read_bytes(), filled.name)
-    assert problems == []
+class Clock:
+    """The inbox's clock, moved by hand: first sightings and quiet periods without sleeping."""
+
+    def __init__(self, when: dt.datetime) -> None:
+        self.when = when
+
+    def __call__(self) -> dt.datetime:
+        return self.when
+
+    def advance(self, seconds: float) -> None:
+        self.when += dt.timedelta(seconds=seconds)
 
 
 def test_inbox_is_archived_only_after_commit(tmp_path):
@@ -158,10 +141,9 @@ def test_inbox_is_archived_only_after_commit(tmp_path):
     bad = inbox / file_name(OB, PERIOD, "bhxh_tinh_lao_cai")
     bad.write_bytes(b"")
     (inbox / "~$lock.xlsx").write_bytes(b"lock")
-    when = dt.datetime(2019, 11, 1, 3, 0, tzinfo=dt.UTC).timestamp()
-    os.utime(good, (when, when))
+    clock = Clock(dt.datetime(2019, 11, 1, 3, 0, tzinfo=dt.UTC))
 
-    run = ingest_inbox(inbox, maker, archive)
+    run = ingest_inbox(inbox, maker, archive, quiet=0, now=clock)
     assert run.store_error is None and len(run.ingested) == 2
     assert sorted(p.name for p in inbox.iterdir()) == ["~$lock.xlsx"]
     archived = archive / "2019-11-01" / good.name
@@ -172,11 +154,59 @@ def test_inbox_is_archived_only_after_commit(tmp_path):
 
     # the same file dropped again is archived again but stored once
     archived.replace(good)
-    os.utime(good, (when, when))
-    run = ingest_inbox(inbox, maker, archive)
+    run = ingest_inbox(inbox, maker, archive, quiet=0, now=clock)
     assert run.ingested[0][1].duplicate
     with maker() as session:
         assert session.scalar(select(func.count()).select_from(Submission)) == 2
+
+
+def test_received_time_is_ours_never_the_files_mtime(tmp_path):
+    """A file sent in November 2019 stamped 2018 (scp -p, rsync -t) is judged by when the inbox first saw it."""
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    init_store(url)
+    maker = session_factory(url)
+    inbox, archive = tmp_path / "inbox", tmp_path / "archive"
+    good = _report(inbox)
+    stamped = dt.datetime(2018, 1, 1, tzinfo=dt.UTC).timestamp()
+    os.utime(good, (stamped, stamped))
+    clock = Clock(dt.datetime(2019, 11, 20, 9, 0, tzinfo=dt.UTC))  # after the 2019 deadline (15/11)
+    run = ingest_inbox(inbox, maker, archive, quiet=60, now=clock)
+    assert run.waiting == [good.name] and not run.ingested  # seen, not yet quiet
+    clock.advance(61)
+    os.utime(good, (stamped - 10, stamped - 10))  # touching the mtime again: a change, the quiet period restarts
+    run = ingest_inbox(inbox, maker, archive, quiet=60, now=clock)
+    assert run.waiting == [good.name]
+    clock.advance(61)
+    run = ingest_inbox(inbox, maker, archive, quiet=60, now=clock)
+    (_path, result), = run.ingested
+    assert result.late is True
+    with maker() as session:
+        sub = session.scalar(select(Submission))
+        assert sub.received_at == dt.datetime(2019, 11, 20, 9, 1, 1, tzinfo=dt.UTC)  # first seen as it was taken
+    assert (archive / "2019-11-20" / good.name).exists()
+
+
+def test_first_sightings_survive_a_restart(tmp_path):
+    """The ledger of first sightings is a file of ours: a new process (a worker restarted) keeps the time."""
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    init_store(url)
+    inbox, archive = tmp_path / "inbox", tmp_path / "archive"
+    _report(inbox)
+    first = dt.datetime(2019, 11, 14, 16, 50, tzinfo=dt.UTC)  # 23:50 in Hà Nội, on the last day
+    run = ingest_inbox(inbox, session_factory(url), archive, quiet=600, now=Clock(first))
+    assert run.waiting and not run.ingested
+    code = (
+        "import datetime as dt, sys; from pathlib import Path; from bhxh.intake.inbox import ingest_inbox; "
+        "from bhxh.store.engine import session_factory; "
+        f"run = ingest_inbox(Path({str(inbox)!r}), session_factory({url!r}), Path({str(archive)!r}), quiet=600, "
+        "now=lambda: dt.datetime(2019, 11, 15, 3, 0, tzinfo=dt.UTC)); "
+        "print(run.ingested[0][1].late)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT / "include")})
+    assert proc.stdout.strip() == "False", proc.stderr  # on time: seen before the deadline, taken after it
+    with session_factory(url)() as session:
+        assert session.scalar(select(Submission.received_at)) == first
 
 
 def test_inbox_keeps_files_when_store_is_down(tmp_path):
@@ -185,31 +215,31 @@ def test_inbox_keeps_files_when_store_is_down(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     maker = session_factory(f"sqlite:///{blocker}/store.sqlite")
-    run = ingest_inbox(inbox, maker, archive)
+    run = ingest_inbox(inbox, maker, archive, quiet=0)
     assert run.store_error and not run.ingested
     assert len(list(inbox.iterdir())) == 1 and not archive.exists()
 
 
 def test_inbox_skips_a_file_replaced_while_read(tmp_path, monkeypatch):
+    from bhxh.intake import inbox as watch
+
     url = f"sqlite:///{tmp_path / 'store.sqlite'}"
     init_store(url)
     inbox = tmp_path / "inbox"
     path = _report(inbox)
-    real_open = Path.open
+    real_read = watch.read_bounded
 
-    def replacing_open(self, *args, **kwargs):
-        fh = real_open(self, *args, **kwargs)
-        if self == path:
-            with open(path, "ab") as more:  # builtin open: Path.open is the function patched here
-                more.write(b"more")  # the upload goes on while we read
-            time.sleep(0.01)
-        return fh
+    def read_while_written(fd, *args):
+        read = real_read(fd, *args)
+        with open(path, "ab") as more:
+            more.write(b"more")  # the upload goes on while we read
+        return dataclasses.replace(read, stat=os.fstat(fd))
 
-    monkeypatch.setattr(Path, "open", replacing_open)
-    run = ingest_inbox(inbox, session_factory(url), tmp_path / "archive")
+    monkeypatch.setattr(watch, "read_bounded", read_while_written)
+    run = ingest_inbox(inbox, session_factory(url), tmp_path / "archive", quiet=0)
     assert run.unstable == [path.name] and not run.ingested
     monkeypatch.undo()
-    run = ingest_inbox(inbox, session_factory(url), tmp_path / "archive")
+    run = ingest_inbox(inbox, session_factory(url), tmp_path / "archive", quiet=0)
     assert len(run.ingested) == 1
 
 
@@ -220,5 +250,150 @@ def test_inbox_ignores_partial_uploads(tmp_path, suffix):
     (inbox / f"x.xlsx{suffix}").write_bytes(b"partial")
     url = f"sqlite:///{tmp_path / 'store.sqlite'}"
     init_store(url)
-    run = ingest_inbox(inbox, session_factory(url), tmp_path / "archive")
+    run = ingest_inbox(inbox, session_factory(url), tmp_path / "archive", quiet=0)
     assert not run.ingested and not run.failed
+
+
+def test_an_upload_paused_half_way_is_not_judged(tmp_path):
+    """Half a workbook sits in the inbox (the upload paused): it is not taken while it changes or before it has
+    been quiet for the quiet period; once complete and quiet it is ingested whole."""
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    init_store(url)
+    maker = session_factory(url)
+    whole = _report(tmp_path / "src").read_bytes()
+    inbox, archive = tmp_path / "inbox", tmp_path / "archive"
+    inbox.mkdir()
+    target = inbox / file_name(OB, PERIOD, UNIT)
+    target.write_bytes(whole[: len(whole) // 2])
+    clock = Clock(dt.datetime(2019, 11, 1, 2, 0, tzinfo=dt.UTC))
+    assert ingest_inbox(inbox, maker, archive, quiet=60, now=clock).waiting == [target.name]
+    clock.advance(30)
+    with target.open("ab") as fh:
+        fh.write(whole[len(whole) // 2 :])  # the upload resumes and completes
+    assert ingest_inbox(inbox, maker, archive, quiet=60, now=clock).waiting == [target.name]
+    clock.advance(59)
+    assert not ingest_inbox(inbox, maker, archive, quiet=60, now=clock).ingested
+    clock.advance(2)
+    run = ingest_inbox(inbox, maker, archive, quiet=60, now=clock)
+    (_path, result), = run.ingested
+    assert result.status == "accepted", [e.message_en for e in result.errors]
+    with maker() as session:
+        assert session.scalar(select(func.count()).select_from(Submission)) == 1
+    assert (archive / "2019-11-01" / target.name).read_bytes() == whole
+
+
+def test_the_answer_is_stored_with_the_file_or_neither(tmp_path):
+    """The answer to the unit is queued in the transaction that stores its file: when queuing fails, nothing is
+    kept and the file stays in the inbox; the next run stores both."""
+    from bhxh.steps.intake import answer
+
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    init_store(url)
+    maker = session_factory(url)
+    inbox, archive = tmp_path / "inbox", tmp_path / "archive"
+    good = _report(inbox)
+
+    from sqlalchemy.exc import OperationalError
+
+    def store_lost(session, result):
+        raise OperationalError("INSERT INTO outbox", {}, Exception("connection lost"))
+
+    run = ingest_inbox(inbox, maker, archive, quiet=0, answer=store_lost)
+    assert run.store_error and not run.ingested and good.exists()
+    with maker() as session:
+        assert session.scalar(select(func.count()).select_from(Submission)) == 0
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    run = ingest_inbox(inbox, maker, archive, quiet=0, answer=answer)
+    assert len(run.ingested) == 1 and not good.exists()
+    with maker() as session:
+        assert session.scalar(select(func.count()).select_from(Submission)) == 1
+        (kind,) = session.scalars(select(OutboxMessage.kind)).all()
+        assert kind.startswith("received_")
+
+
+# -- hostile names and files by hand, and `make ingest` itself ---------------------------------------------------
+HOSTILE_NAMES = [
+    "a`touch {m}1`.xlsx",
+    "b$(touch {m}2).xlsx",
+    "c'\"; touch {m}3 | touch {m}4 && touch {m}5; '\".xlsx",
+    "e$$(touch {m}6)$${{HOME}}.xlsx",
+    "f$(shell touch {m}7).xlsx",
+]
+
+
+def _make(*args: str, store: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "BHXH_INGEST_FILE")}
+    env["BHXH_STORE_URL"] = f"sqlite:///{store}"
+    return subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "ingest", *args], capture_output=True, text=True,
+                          env=env, timeout=180)
+
+
+def test_make_ingest_hands_the_name_to_no_shell(tmp_path):
+    """File names made to run commands in a shell or in make run nothing; each file is read under its own name."""
+    marker = f"hostile_marker_{os.getpid()}_"
+    store = tmp_path / "store.sqlite"
+    for i, pattern in enumerate(HOSTILE_NAMES):
+        name = pattern.format(m=marker)
+        path = tmp_path / "files" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(_report(tmp_path / f"src{i}", BHXH_BB=1000 + i).read_bytes())  # one version each
+        proc = _make(f"FILE={path}", store=store)
+        out = _json(proc)
+        assert out["file"] == str(path), (name, out["file"])
+        assert out["status"] == "rejected" and {e["code"] for e in out["errors"]} == {"filename"}, out["errors"]
+        # make's own status is 2 for any failing recipe; the ingest's code is the N of "Error N", and printed
+        assert proc.returncode == 2 and "Error 1" in proc.stderr and "exit code 1" in proc.stderr, proc.stderr
+    leftovers = [p for base in (ROOT, tmp_path, tmp_path / "files", Path.cwd()) for p in base.glob(f"{marker}*")]
+    assert not leftovers, leftovers
+    with session_factory(f"sqlite:///{store}")() as session:
+        names = set(session.scalars(select(Submission.original_name)))
+    assert names == {p.format(m=marker) for p in HOSTILE_NAMES}
+
+
+def test_make_ingest_exit_codes(tmp_path):
+    store = tmp_path / "store.sqlite"
+    good = _report(tmp_path / "good")
+    proc = _make(f"FILE={good}", store=store)
+    assert proc.returncode == 0 and _json(proc)["status"] == "accepted", proc.stderr
+    proc = _make(store=store)  # no FILE: a usage error, said as such
+    assert proc.returncode == 2 and "usage" in proc.stderr.lower() and "Error 2" in proc.stderr and not proc.stdout
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    proc = _make(f"FILE={good}", store=blocker / "store.sqlite")
+    assert proc.returncode == 2 and "Error 3" in proc.stderr and _json(proc)["errors"][0]["code"] == "store_unavailable"
+
+
+def test_cli_refuses_links_and_special_files_without_following_or_blocking(tmp_path, capsys, monkeypatch):
+    store = tmp_path / "store.sqlite"
+    target = _report(tmp_path / "elsewhere")
+    link = tmp_path / file_name(OB, PERIOD, UNIT)
+    link.symlink_to(target)
+    code, out, _ = _main(capsys, monkeypatch, store, str(link))
+    assert code == 1 and out["errors"][0]["code"] == "symlink"
+    fifo = tmp_path / "pipe.xlsx"
+    os.mkfifo(fifo)
+    code, out, _ = _main(capsys, monkeypatch, store, str(fifo))  # returns at once: opened with O_NONBLOCK
+    assert code == 1 and out["errors"][0]["code"] == "not_regular_file"
+    assert not store.exists() or session_factory(f"sqlite:///{store}")().scalar(select(func.count()).select_from(Submission)) == 0
+
+
+def test_cli_keeps_no_content_of_a_file_over_the_limit(tmp_path, capsys, monkeypatch):
+    import hashlib
+
+    from bhxh.intake.limits import MAX_FILE_BYTES
+
+    store = tmp_path / "store.sqlite"
+    big = tmp_path / file_name(OB, PERIOD, UNIT)
+    with big.open("wb") as fh:
+        fh.write(_report(tmp_path / "src").read_bytes())
+        fh.truncate(MAX_FILE_BYTES + 1)
+    code, out, _ = _main(capsys, monkeypatch, store, str(big))
+    assert code == 1 and [e["code"] for e in out["errors"]] == ["file_too_large"]
+    with session_factory(f"sqlite:///{store}")() as session:
+        sub = session.scalar(select(Submission))
+        stored = session.get(StoredFile, sub.sha256)
+        assert stored.content is None and stored.size == MAX_FILE_BYTES + 1
+        assert sub.sha256 == hashlib.sha256(big.read_bytes()).hexdigest() and sub.original_name == big.name
+        assert sub.status == "rejected" and sub.unit_id == UNIT
+        (answer,) = session.scalars(select(OutboxMessage)).all()  # the unit is told, in the same transaction
+        assert "10 MB" in answer.body and answer.unit_id == UNIT

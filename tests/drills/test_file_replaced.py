@@ -1,6 +1,7 @@
 """A unit's file is replaced while the intake reads it: the store gets the old or the new version whole, never
 a mix. The replacement happens exactly in the middle of the read (the read is split in two and the file is
-replaced in between), both by an upload that renames a new file into place and by an in-place rewrite."""
+replaced in between), both by an upload that renames a new file into place and by an in-place rewrite; the
+intake reads through one descriptor and checks it before and after, and archives only what it stored."""
 
 from __future__ import annotations
 
@@ -28,30 +29,12 @@ def _version(folder: Path, done: int) -> bytes:
     return path.read_bytes()
 
 
-class _SplitRead:
-    """A file object whose read() reads half, lets `between` run, then reads the rest."""
-
-    def __init__(self, fh, between):
-        self.fh, self.between = fh, between
-
-    def read(self, *args):
-        size = os.fstat(self.fh.fileno()).st_size
-        first = self.fh.read(size // 2)
-        self.between()
-        return first + self.fh.read()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.fh.close()
-
-
 @pytest.mark.parametrize("how", ["rename_into_place", "rewrite_in_place"])
 def test_replaced_mid_read_is_taken_whole(tmp_path, monkeypatch, how):
     from sqlalchemy import select
 
     from bhxh.intake import inbox as watch
+    from bhxh.intake.files import FileRead
     from bhxh.store.engine import init_store, session_factory
     from bhxh.store.models import StoredFile, Submission
 
@@ -75,22 +58,27 @@ def test_replaced_mid_read_is_taken_whole(tmp_path, monkeypatch, how):
             with target.open("r+b") as fh:
                 fh.write(new)
 
-    real_open = Path.open
+    real_read = watch.read_bounded
 
-    def fake_open(self, mode="r", *args, **kwargs):
-        fh = real_open(self, mode, *args, **kwargs)
-        if self == target and mode == "rb" and not replaced:
-            return _SplitRead(fh, replace)
-        return fh
+    def split_read(fd, *args):
+        """Read half of the file, let the replacement happen, read the rest (through the same descriptor)."""
+        if replaced:
+            return real_read(fd, *args)
+        size = os.fstat(fd).st_size
+        first = os.read(fd, size // 2)
+        replace()
+        rest = real_read(fd, *args)
+        content = first + rest.content
+        return FileRead(content, len(content), hashlib.sha256(content).hexdigest(), os.fstat(fd))
 
     url = f"sqlite:///{tmp_path / 'store.sqlite'}"
     init_store(url)
     maker = session_factory(url)
-    monkeypatch.setattr(Path, "open", fake_open)
-    first = watch.ingest_inbox(inbox, maker, archive)
-    monkeypatch.setattr(Path, "open", real_open)
+    monkeypatch.setattr(watch, "read_bounded", split_read)
+    first = watch.ingest_inbox(inbox, maker, archive, quiet=0)
+    monkeypatch.setattr(watch, "read_bounded", real_read)
     assert replaced
-    second = watch.ingest_inbox(inbox, maker, archive)  # the next run takes what is there now
+    second = watch.ingest_inbox(inbox, maker, archive, quiet=0)  # the next run takes what is there now
     assert list(inbox.iterdir()) == []
     with maker() as session:
         stored = [session.get(StoredFile, s.sha256).content for s in session.scalars(select(Submission))]

@@ -205,10 +205,11 @@ def test_every_report_the_summary_names_exists(demo_run):
     import docx
 
     reports = demo_run["first"]["reports"]
-    assert set(reports) == {"html", "xlsx", "docx", "tasks_html"}
+    assert set(reports) == {"html", "xlsx", "docx", "pdf", "tasks_html"}
     for path in reports.values():
         assert Path(path).stat().st_size > 0, path
     document = docx.Document(reports["docx"])
     cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
     text = "\n".join([p.text for p in document.paragraphs] + cells)  # the header and signature blocks are tables
     assert "BÁO CÁO" in text and "Nơi nhận:" in text
+    assert Path(reports["pdf"]).read_bytes()[:5] == b"%PDF-"  # made through LibreOffice in the consolidate task

@@ -96,11 +96,13 @@ def _corrected_file(tmp: Path, unit) -> tuple[bytes, str]:
     from bhxh.calendar.forms import file_name, get_form
     from bhxh.cli.sample import sample_values
     from bhxh.intake.forms_xlsx import form_rows, write_report_xlsx
+    from bhxh_bench.hostile_files import fill_tasks
 
     form = get_form("nq51_indicators")
     rows = form_rows(form, sample_values(random.Random(f"fix/{unit.id}"), unit.group))
     name = file_name(OB, CYCLE, unit.id)
     path = write_report_xlsx(tmp / "fixed" / name, form, {"unit": unit.id, "obligation": OB, "period": CYCLE}, rows, unit_name=unit.name)
+    fill_tasks(path, unit.id, CYCLE)  # a plan-based report carries its task sheets (issue 18)
     return path.read_bytes(), name
 
 

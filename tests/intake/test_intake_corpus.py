@@ -16,9 +16,11 @@ import pytest
 from openpyxl import load_workbook
 
 from bhxh.calendar.forms import file_name, get_form
+from bhxh.calendar.units import default_registry
 from bhxh.intake.forms_xlsx import encode_cp1258, form_rows, write_report_csv, write_report_xlsx
 from bhxh.intake.reading import MAX_FILE_BYTES
 from bhxh.intake.submission import check_submission
+from bhxh_bench.hostile_files import fill_tasks
 
 OB, PERIOD, UNIT = "nq51_action_programme", "2019", "bhxh_tinh_yen_bai"
 SHEET = "Chỉ tiêu"
@@ -45,8 +47,10 @@ def _xlsx(tmp: Path, *, meta=None, rows=None, name=None, ob=OB, period=PERIOD, u
     form = get_form("procedure_records" if ob == "one_stop_2019" else "nq51_indicators")
     name = name or file_name(ob, period, unit)
     path = tmp / "x" / name
-    write_report_xlsx(path, form, meta if meta is not None else _meta(ob, period, unit),
-                      rows if rows is not None else form_rows(form, VALUES if ob == OB else ONE_STOP))
+    meta = meta if meta is not None else _meta(ob, period, unit)
+    write_report_xlsx(path, form, meta, rows if rows is not None else form_rows(form, VALUES if ob == OB else ONE_STOP))
+    if ob == OB and meta.get("unit") in default_registry():  # a plan-based report carries its task sheets
+        fill_tasks(path, meta["unit"], period if period in ("2019", "2026") else PERIOD)
     if edit:
         wb = load_workbook(path)
         edit(wb)

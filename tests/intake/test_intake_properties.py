@@ -16,6 +16,7 @@ from bhxh.intake.numbers import parse_number, parse_numbers
 from bhxh.intake.problems import Problem
 from bhxh.intake.reading import read_report
 from bhxh.intake.submission import check_content
+from bhxh_bench.hostile_files import fill_tasks
 
 FAST = settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 OB, PERIOD, UNIT = "nq51_action_programme", "2019", "bhxh_tinh_yen_bai"
@@ -89,7 +90,7 @@ def test_arbitrary_bytes_with_utf16_and_ole2_headers(tail):
 
 def _valid_files(tmp: Path) -> dict[str, bytes]:
     meta = {"unit": UNIT, "obligation": OB, "period": PERIOD}
-    xlsx = write_report_xlsx(tmp / file_name(OB, PERIOD, UNIT), FORM, meta, form_rows(FORM, VALUES))
+    xlsx = fill_tasks(write_report_xlsx(tmp / file_name(OB, PERIOD, UNIT), FORM, meta, form_rows(FORM, VALUES)))
     csv = write_report_csv(tmp / file_name(OB, PERIOD, UNIT, ".csv"), FORM, meta, form_rows(FORM, VALUES))
     return {xlsx.name: xlsx.read_bytes(), csv.name: csv.read_bytes()}
 

@@ -147,7 +147,8 @@ def _iterate(tt: ReportingCycleTimetable, earliest: DateTime, latest: DateTime) 
 @pytest.mark.parametrize(
     ("ob_id", "start", "end", "due_at"),
     [
-        ("org_restructuring_2019", "2019-07-19", "2019-12-14", "2019-12-17"),  # 14/12/2019 Sat -> Mon 16/12
+        # data to 12/12/2019 (Điều 8 khoản 5, catalogue.yaml); 14/12/2019 Sat -> Mon 16/12
+        ("org_restructuring_2019", "2019-07-19", "2019-12-13", "2019-12-17"),
         ("one_stop_2019", "2018-12-15", "2019-03-15", "2019-05-15"),
     ],
 )
@@ -183,7 +184,7 @@ def test_infer_manual_data_interval() -> None:
     # Before any deadline: the first cycle
     assert tt.infer_manual_data_interval(run_after=_utc(2017, 1, 1)) == _interval("2016-10-15", "2017-10-15")
     one = ReportingCycleTimetable("org_restructuring_2019")
-    assert one.infer_manual_data_interval(run_after=_utc(2026, 1, 1)) == _interval("2019-07-19", "2019-12-14")
+    assert one.infer_manual_data_interval(run_after=_utc(2026, 1, 1)) == _interval("2019-07-19", "2019-12-13")
 
 
 def test_dag_serializes_with_the_timetable() -> None:

@@ -19,6 +19,7 @@ from bhxh.reports.consolidation import completeness
 from bhxh.reports.status import STATE_VI, status_matrix
 from bhxh.steps.cycle import validate_unit
 from bhxh.store.engine import init_store, session_factory
+from bhxh_bench.hostile_files import fill_tasks
 
 OB = "nq51_action_programme"
 
@@ -33,6 +34,7 @@ def _file(tmp_path, unit, key, *, bad: bool = False, period: str | None = None) 
                 row[4] = -2
     name = file_name(OB, key, unit.id)
     path = write_report_xlsx(tmp_path / f"{key}_{bad}_{name}", form, {"unit": unit.id, "obligation": OB, "period": period or key}, rows, unit_name=unit.name)
+    fill_tasks(path, unit.id, key)  # a plan-based report carries its task sheets (issue 18)
     return path.read_bytes(), name
 
 

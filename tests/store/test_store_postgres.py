@@ -22,6 +22,7 @@ from bhxh.intake.forms_xlsx import form_rows, write_report_xlsx
 from bhxh.intake.submission import ingest
 from bhxh.store.engine import _ENGINES, init_store, session_factory
 from bhxh.store.models import StoredFile, Submission
+from bhxh_bench.hostile_files import fill_tasks
 
 ADMIN_URL = os.environ.get("BHXH_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 OB, PERIOD, UNIT = "nq51_action_programme", "2019", "bhxh_tinh_yen_bai"
@@ -62,6 +63,7 @@ def pg_url():
 def _file(tmp_path, folder: str, **values) -> tuple[str, bytes]:
     path = write_report_xlsx(tmp_path / folder / file_name(OB, PERIOD, UNIT), FORM,
                              {"unit": UNIT, "obligation": OB, "period": PERIOD}, form_rows(FORM, {**VALUES, **values}))
+    fill_tasks(path)
     return path.name, path.read_bytes()
 
 
@@ -120,3 +122,32 @@ def test_unreadable_file_with_odd_metadata_is_kept_on_postgresql(pg_url, tmp_pat
         again = ingest(s, content, "gui_lai.csv", dt.datetime(2019, 11, 1, tzinfo=dt.UTC))
     assert result.status == "rejected" and again.duplicate
     assert _counts(maker) == (1, 1)
+
+
+def test_refused_file_keeps_no_content_on_postgresql(pg_url):
+    """0003 on PostgreSQL: a file refused before it was read has its size, checksum and refusal, no bytes."""
+    from bhxh.intake.reading import too_large
+    from bhxh.intake.submission import ingest_refused
+
+    init_store(pg_url)
+    maker = session_factory(pg_url)
+    with maker() as s, s.begin():
+        result = ingest_refused(s, file_name(OB, PERIOD, UNIT), 12 * 2**20, "cd" * 32, dt.datetime(2019, 11, 1, tzinfo=dt.UTC), too_large(12 * 2**20))
+    assert result.status == "rejected" and result.error_count == 1
+    with maker() as s:
+        assert s.get(StoredFile, "cd" * 32).content is None
+        assert s.scalar(select(Submission.error_count).where(Submission.sha256 == "cd" * 32)) == 1
+
+
+def test_statements_have_a_time_limit_on_postgresql(pg_url):
+    """A statement that waits (a lock held elsewhere, a slow query) is cancelled by the server after
+    STATEMENT_TIMEOUT_MS, so an ingest gives up instead of hanging."""
+    import time
+
+    from bhxh.store.engine import STATEMENT_TIMEOUT_MS, get_engine
+
+    init_store(pg_url)
+    started = time.monotonic()
+    with get_engine(pg_url).connect() as conn, pytest.raises(OperationalError, match="statement timeout"):
+        conn.execute(text("SELECT pg_sleep(30)"))
+    assert time.monotonic() - started < STATEMENT_TIMEOUT_MS / 1000 + 5

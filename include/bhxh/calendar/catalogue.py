@@ -13,7 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from bhxh.calendar.cycles import TZ, Cycle, build_cycle
-from bhxh.calendar.obligations import Obligation
+from bhxh.calendar.obligations import Note, Obligation
 from bhxh.errors import CalendarError, DataFileError
 from bhxh.yamlio import load_yaml
 
@@ -23,9 +23,10 @@ CATALOGUE_FILE = Path(__file__).parent / "data" / "catalogue.yaml"
 class Catalogue:
     """Every obligation, loaded from the catalogue file and validated."""
 
-    def __init__(self, obligations: list[Obligation], source: Path | None = None) -> None:
+    def __init__(self, obligations: list[Obligation], source: Path | None = None, notes: list[Note] | None = None) -> None:
         self.obligations = {ob.id: ob for ob in obligations}
         self.source = source
+        self.notes = list(notes or [])
 
     @classmethod
     def load(cls, path: Path = CATALOGUE_FILE) -> Catalogue:
@@ -77,7 +78,7 @@ class Catalogue:
                     f"{path}: '{ob.id}' feeds unknown obligation '{ob.feeds}'",
                     code="catalogue_entry",
                 )
-        return cls(obligations, path)
+        return cls(obligations, path, _notes(raw.get("notes") or [], seen, path))
 
     def get(self, obligation_id: str) -> Obligation:
         try:
@@ -105,26 +106,101 @@ class Catalogue:
         return sorted(found, key=lambda c: (c.nominal_due, c.obligation_id))
 
 
-PLAN_TASK_FIELDS = ("legal_basis", "reporters", "department", "recurrence", "deadline")
+def _notes(items: object, obligation_ids: set[str], path: Path) -> list[Note]:
+    """The catalogue's `notes`: duties read in the seeds that are not calendar entries."""
+    if not isinstance(items, list):
+        raise DataFileError(f"{path}: 'notes' phải là danh sách", f"{path}: 'notes' must be a list", code="catalogue_file")
+    notes = []
+    for index, item in enumerate(items):
+        if isinstance(item, dict) and item.get("from_plan_task"):
+            item = _note_from_plan_task(item, path)
+        try:
+            note = Note.model_validate(item)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise DataFileError(
+                f"{path}: ghi chú #{index + 1} không hợp lệ: {problems}",
+                f"{path}: note #{index + 1} is invalid: {problems}",
+                code="catalogue_entry",
+            ) from exc
+        if note.obligation and note.obligation not in obligation_ids:
+            raise DataFileError(
+                f"{path}: ghi chú '{note.id}' dẫn chiếu nghĩa vụ '{note.obligation}' không có trong danh mục",
+                f"{path}: note '{note.id}' names unknown obligation '{note.obligation}'",
+                code="catalogue_entry",
+            )
+        notes.append(note)
+    return notes
+
+
+def _note_from_plan_task(item: dict, path: Path) -> dict:
+    """A note on a row of a plan: its document, place and cells as written come from the plan data."""
+    from bhxh.calendar.plans.model import find_task, row_wording, task_place
+
+    ref = str(item["from_plan_task"])
+    typed = [k for k in ("document", "part", "wording") if k in item]
+    if typed:
+        raise DataFileError(
+            f"{path}: ghi chú '{item.get('id')}' lấy từ nhiệm vụ {ref} nhưng lại ghi {typed}",
+            f"{path}: note '{item.get('id')}' comes from plan task {ref} but also types {typed}",
+            code="catalogue_entry",
+        )
+    plan, task = find_task(ref)
+    rest = {k: v for k, v in item.items() if k != "from_plan_task"}
+    return {**rest, "document": plan.source, "part": task_place(plan, task), "wording": row_wording(task)}
+
+
+PLAN_TASK_FIELDS = ("legal_basis", "reporters", "department", "cooperating")
+ROW_TIMING_FIELDS = ("recurrence", "deadline")
 
 
 def resolve_plan_task(item: dict, path: Path | None = None) -> dict:
     """A catalogue entry with `from_plan_task` completed from the plan's task data (bhxh.calendar.plans): the timed
-    report is typed once, in the plan; the entry must not type the fields it takes from there."""
+    report is typed once, in the plan; the entry must not type the fields it takes from there. Its `variants`
+    with a `from_plan_task` of their own (a later row of the plan) are completed the same way; a variant's row
+    must state the same timing as the entry's."""
     ref = item.get("from_plan_task")
     if not ref:
         return item
     from bhxh.calendar.plans.model import find_task, obligation_fields
 
-    typed = [k for k in PLAN_TASK_FIELDS if k in item]
+    plan, task = find_task(str(ref), item.get("plan"))
+    fields = obligation_fields(plan, task)
+    taken = PLAN_TASK_FIELDS + tuple(k for k in ROW_TIMING_FIELDS if k in fields)
+    typed = [k for k in taken if k in item]
     if typed:
         raise DataFileError(
             f"{path}: '{item.get('id')}' lấy từ nhiệm vụ {ref} của kế hoạch nhưng lại ghi {typed}; hãy xóa các trường này",
             f"{path}: '{item.get('id')}' comes from plan task {ref} but also types {typed}; remove them",
             code="catalogue_entry",
         )
-    plan, task = find_task(str(ref), item.get("plan"))
-    return {**item, "plan": plan.id, **obligation_fields(plan, task)}
+    missing = [k for k in ROW_TIMING_FIELDS if k not in fields and k not in item]
+    if missing:
+        raise DataFileError(
+            f"{path}: nhiệm vụ {ref} không nêu thời hạn 'Tháng M hằng năm'; '{item.get('id')}' phải ghi {missing} "
+            "(kèm deadline.interpretation)",
+            f"{path}: task {ref} states no 'Tháng M hằng năm' deadline; '{item.get('id')}' must type {missing} "
+            "(with deadline.interpretation)",
+            code="catalogue_entry",
+        )
+    variants = []
+    for variant in item.get("variants") or []:
+        vref = variant.get("from_plan_task") if isinstance(variant, dict) else None
+        if vref:
+            _, vtask = find_task(str(vref), plan.id)
+            vfields = obligation_fields(plan, vtask)
+            if any(vfields.get(k) != fields.get(k) for k in ROW_TIMING_FIELDS):
+                raise DataFileError(
+                    f"{path}: '{item.get('id')}': nhiệm vụ {vref} có thời hạn khác nhiệm vụ {ref}",
+                    f"{path}: '{item.get('id')}': task {vref} states another timing than task {ref}",
+                    code="catalogue_entry",
+                )
+            variant = {**{k: vfields[k] for k in ("legal_basis", "reporters", "cooperating")}, **variant}
+        variants.append(variant)
+    out = {**item, "plan": plan.id, **fields}
+    if variants:
+        out["variants"] = variants
+    return out
 
 
 def dag_id_for(obligation_id: str) -> str:

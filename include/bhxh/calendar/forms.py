@@ -16,6 +16,15 @@ SCHEMA_DIR = Path(__file__).parent / "data" / "schemas"
 
 
 KINDS = {"count", "money", "percent"}
+# The keys each entry of a form may have: a key outside these is a typing error, most often an unquoted name with
+# a comma in a YAML flow mapping ({name: Tổng số thu BHXH, BHYT, BHTN} reads as the name "Tổng số thu BHXH"
+# and two empty keys), so the loader refuses it rather than show a truncated name.
+KEYS = {
+    "columns": {"key", "header", "type", "required"},
+    "indicators": {"code", "name", "measure", "kind", "required_for", "targets"},
+    "rules": {"code", "left", "right", "message_vi", "message_en"},
+    "sum_rules": {"code", "left", "right", "message_vi", "message_en"},
+}
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,14 @@ def load_form(form_id: str, folder: Path = SCHEMA_DIR) -> ReportForm:
     path = folder / f"{form_id}.yaml"
     try:
         raw = load_yaml(path.read_text(encoding="utf-8"))
+        for part, allowed in KEYS.items():
+            for entry in raw.get(part) or []:
+                if unknown := sorted(map(str, set(entry) - allowed)):
+                    raise DataFileError(
+                        f"Biểu mẫu '{form_id}' ({path}): khóa lạ {unknown} trong {part} (tên có dấu phẩy cần đặt trong ngoặc kép)",
+                        f"Report form '{form_id}' ({path}): unknown keys {unknown} in {part} (quote a name with a comma)",
+                        code="form_file",
+                    )
         form = ReportForm(
             id=raw["id"],
             title_vi=raw["title_vi"],

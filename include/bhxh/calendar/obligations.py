@@ -27,7 +27,8 @@ class LegalBasis(_Strict):
     document: str
     date: dt.date
     part: str
-    wording: str
+    wording: str  # the seed's words (tests/calendar/test_quotations.py finds each in the seed text)
+    context: str | None = None  # the heading the wording sits under, verbatim (a plan's "Mục tiêu" row)
 
 
 class Reporters(_Strict):
@@ -49,6 +50,8 @@ class Deadline(_Strict):
     day: int | None = None
     year_offset: int = 0
     date: dt.date | None = None  # one-off obligations
+    wording: str | None = None  # the text's own words on the timing, when not in legal_basis.wording (verbatim)
+    interpretation: str | None = None  # set when the day is ours, not the text's (the text names none)
 
 
 class PeriodEnd(_Strict):
@@ -75,6 +78,33 @@ class Approval(_Strict):
     wording: str
 
 
+class Variant(_Strict):
+    """From cycle `from_cycle` on, the obligation rests on another row of its plan (3035/KH-BHXH's "Đến năm 2030"
+    rows after the 2025 ones): its own legal basis, reporters and cooperating units. Deadlines and periods stay
+    the obligation's own, so the cycles stay contiguous."""
+
+    from_cycle: str | int
+    from_plan_task: str | None = None
+    legal_basis: LegalBasis
+    reporters: Reporters | None = None
+    cooperating: tuple[str, ...] | None = None
+
+
+class Note(_Strict):
+    """A duty the seeds state that is not a calendar entry (on request, on an event, a report product with no
+    time, a one-off before the calendar starts): kept in the catalogue, with its words, so a reader sees it was
+    read and why it is not scheduled."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    document: str
+    part: str
+    wording: str  # the seed's words (checked like every legal wording)
+    kind: Literal["on_request", "event", "no_time", "one_off"]
+    why_vi: str
+    why_en: str
+    obligation: str | None = None  # the obligation that schedules the rest of the same sentence, if any
+
+
 class Obligation(_Strict):
     """One legal reporting obligation ("nghĩa vụ báo cáo") of the catalogue."""
 
@@ -92,6 +122,7 @@ class Obligation(_Strict):
     period: PeriodRule
     first_cycle: str | int | None = None
     last_cycle: str | int | None = None
+    cycles_interpretation: str | None = None  # why the first/last cycle is what it is, where that is ours
     reminders: Reminders = Reminders()
     approval: Approval | None = None
     template: str
@@ -99,6 +130,12 @@ class Obligation(_Strict):
     feeds: str | None = None
     plan: str | None = None  # the plan (bhxh.calendar.plans) a plan-based report reports on
     from_plan_task: str | None = None  # the plan task this obligation is derived from (see resolve_plan_task)
+    # Units that cooperate ("phối hợp") without reporting: shown with the cycle (unit ids or `group:<name>`).
+    cooperating: tuple[str, ...] = ()
+    # "vào tháng M" / "tháng M hằng năm" whose last day is not a working day: `next_working_day` (the general
+    # rule, Bộ luật Dân sự 2015 Điều 148) or `last_working_day_of_month` (the deadline stays inside the month).
+    during_month_reading: Literal["next_working_day", "last_working_day_of_month"] = "next_working_day"
+    variants: tuple[Variant, ...] = ()
     # Whether the signed report ("báo cáo có chữ ký số") must come with the appendix: required (missing or broken is
     # an error), recommended (its state is shown on the receipt), not_asked (issue 17; bhxh.intake.signatures).
     signature: Literal["required", "recommended", "not_asked"] = "recommended"
@@ -115,7 +152,26 @@ class Obligation(_Strict):
                 raise ValueError("deadline.day is required unless the rule is during_month")
             if self.deadline.month is None or self.period.months is None or isinstance(self.period.end, dt.date):
                 raise ValueError("a recurring obligation needs deadline.month, period.months and period.end {month, day}")
+        starts = [parse_cycle_key(str(v.from_cycle), self.recurrence) for v in self.variants]
+        if starts != sorted(starts) or len(set(starts)) != len(starts):
+            raise ValueError("variants must be in order of from_cycle, one per cycle")
         return self
+
+    def for_cycle(self, key: str) -> Obligation:
+        """The obligation as it stands for cycle `key`: the last variant starting at or before it applied."""
+        if not self.variants:
+            return self
+        at = parse_cycle_key(key, self.recurrence)
+        chosen = [v for v in self.variants if parse_cycle_key(str(v.from_cycle), self.recurrence) <= at]
+        if not chosen:
+            return self
+        v = chosen[-1]
+        update: dict = {"legal_basis": v.legal_basis}
+        if v.reporters is not None:
+            update["reporters"] = v.reporters
+        if v.cooperating is not None:
+            update["cooperating"] = v.cooperating
+        return self.model_copy(update=update)
 
     # -- cycles -----------------------------------------------------------------------------------------
     def cycle_keys(self, until_year: int | None = None) -> list[str]:

@@ -28,11 +28,25 @@ GROUPS: frozenset[str] = frozenset(
     {"central", "provincial", "district_bhxh", "daklak_department", "daklak_district", "recipient", "partner"}
 )
 
+# The groups in words, for texts people read (flags, calendar, DAG docs); `related` and `public_service_units`
+# are the plans' groups that are not registry groups ("các đơn vị liên quan", "các đơn vị sự nghiệp").
+GROUP_VI: dict[str, str] = {
+    "central": "các đơn vị thuộc BHXH Việt Nam ở Trung ương",
+    "provincial": "BHXH các tỉnh, thành phố (BHXH khu vực từ 2025)",
+    "district_bhxh": "BHXH các thành phố, thị xã thuộc tỉnh",
+    "daklak_department": "các Sở, ban, ngành tỉnh Đắk Lắk",
+    "daklak_district": "UBND các huyện, thị xã, thành phố tỉnh Đắk Lắk",
+    "recipient": "cơ quan nhận báo cáo",
+    "partner": "đối tác",
+    "related": "các đơn vị liên quan",
+    "public_service_units": "các đơn vị sự nghiệp",
+}
+
 _KNOWN_KEYS = frozenset(
     {
         "id", "group", "names", "short_name", "abbreviations", "valid_from", "valid_until", "parent",
         "successors", "absorbed", "seat", "sources", "notes", "aliases", "seed_name", "order", "also_groups",
-        "covers_391", "predecessor_region",
+        "region_1733", "predecessor_regions",
     }
 )  # fmt: skip
 
@@ -405,22 +419,32 @@ class UnitRegistry:
         )
 
     def successor_on(self, unit_id: str, day: date) -> Unit | None:
-        """The unit itself if it exists on ``day``, else the first successor (transitively) that does; None if
-        the chain ends (the unit ceased without a successor) or ``day`` is before the unit existed."""
-        return self._successor_on(self.get(unit_id), day, set())
+        """The unit itself if it exists on ``day``, else the nearest successor that does: the direct successors
+        first (in their order), then theirs. None if the chain ends (the unit ceased without a successor), or
+        ``day`` is before the unit existed, or falls between a unit's end and its successor's start.
 
-    def _successor_on(self, unit: Unit, day: date, seen: set[str]) -> Unit | None:
-        if unit.id in seen:
-            return None
-        seen.add(unit.id)
+        Nearest first matters when a unit has several successors over time: a 2019 provincial office lists its
+        2025 region and the office of the new province; on a day of 2026 the office of the province answers, not
+        whichever office the region's territory went to first."""
+        unit = self.get(unit_id)
         if unit.exists_on(day):
             return unit
         if unit.valid_from is not None and day < unit.valid_from:
             return None
-        for sid in unit.successors:
-            found = self._successor_on(self._units[sid], day, seen)
-            if found is not None:
-                return found
+        seen, frontier = {unit.id}, [unit]
+        while frontier:
+            following: list[Unit] = []
+            for current in frontier:
+                for sid in current.successors:
+                    if sid in seen:
+                        continue
+                    seen.add(sid)
+                    succ = self._units[sid]
+                    if succ.exists_on(day):
+                        return succ
+                    if succ.valid_from is None or succ.valid_from <= day:
+                        following.append(succ)
+            frontier = following
         return None
 
     def by_abbreviation(self, abbr: str, day: date | None = None) -> Unit | None:
@@ -505,6 +529,7 @@ def default_registry() -> UnitRegistry:
 __all__ = [
     "DATA_DIR",
     "GROUPS",
+    "GROUP_VI",
     "NamePeriod",
     "Unit",
     "UnitRegistry",

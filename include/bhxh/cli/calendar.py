@@ -3,11 +3,16 @@
     python -m bhxh.cli.calendar --year 2025                 # one JSON object per line on stdout
     python -m bhxh.cli.calendar --year 2025 --format ics    # out/calendar/calendar-2025.ics
     python -m bhxh.cli.calendar --year 2025 --out -         # JSON lines (or ICS) to stdout / a file
+    python -m bhxh.cli.calendar --notes                     # the duties read in the seeds that are not scheduled
 
 Every cycle whose nominal due date ("hạn theo văn bản") falls in the year is listed with both deadlines, the
-legal wording it comes from, the recipient resolved on the deadline (following successors) and the units
-expected to report on that day. The ICS file has one all-day event per cycle on the effective last day, with
-the catalogue's reminders as alarms (working days converted to the actual days before the deadline).
+legal wording it comes from, the recipient resolved on the deadline (following successors; a recipient that
+ceased without a successor by its last known name, flagged) and the units expected to report on that day; and
+what a reader should know about its dates (`remarks`): the day a deadline moved from, the other reading of "vào
+tháng M", a cut-off moved by Điều 8 khoản 5, a date that depends on a day off still pending (24/11 from 2026).
+The ICS file has one all-day event per cycle on the effective last day, with the catalogue's reminders as alarms
+(working days converted to the actual days before the deadline). `--notes` lists, one JSON object per line, the
+on-request and untimed duties the catalogue keeps in its `notes`, with their words and why they are not cycles.
 """
 
 from __future__ import annotations
@@ -20,11 +25,13 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from bhxh.calendar.catalogue import Catalogue, default_catalogue
-from bhxh.calendar.cycles import Cycle
+from bhxh.calendar.cycles import Cycle, dated_vi
 from bhxh.calendar.obligations import Obligation
+from bhxh.calendar.remarks import cycle_remarks
 from bhxh.calendar.units import UnitRegistry, default_registry
 from bhxh.calendar.workdays import WorkdayCalendar, default_workdays
 from bhxh.errors import BhxhError
+from bhxh.templating import render
 
 PRODID = "-//Bao hiem xa hoi Viet Nam//Lich bao cao BHXH//VI"
 RULE_VI = {"before": "trước ngày", "no_later_than": "chậm nhất là ngày", "during_month": "trong tháng"}
@@ -43,10 +50,13 @@ def cycle_record(
     ob: Obligation, cycle: Cycle, registry: UnitRegistry | None = None, catalogue: Catalogue | None = None
 ) -> dict:
     """One cycle as a JSON-ready dict (dates ISO 8601; `due_at` with its +07:00 offset)."""
-    from bhxh.calendar.expected import plan_cycle
+    from bhxh.calendar.expected import cooperating_name, last_known_name, plan_cycle
 
+    registry = registry or default_registry()
     plan = plan_cycle(ob.id, cycle.key, catalogue=catalogue, registry=registry)
+    ob = plan.obligation  # as it stands for this cycle (a later row of its plan, for instance)
     lb = ob.legal_basis
+    day = cycle.effective_last_day
     return {
         "obligation": ob.id,
         "cycle": cycle.key,
@@ -56,21 +66,35 @@ def cycle_record(
         "recurrence": ob.recurrence,
         "period_start": cycle.period_start.isoformat(),
         "period_end": cycle.period_end.isoformat(),
+        "period_end_nominal": cycle.period_end_nominal.isoformat() if cycle.period_end_nominal else None,
         "period_interpretation": ob.period.interpretation,
         "deadline_rule": ob.deadline.rule,
+        "deadline_wording": ob.deadline.wording,
+        "deadline_interpretation": ob.deadline.interpretation,
+        "cycles_interpretation": ob.cycles_interpretation,
         "nominal_due": cycle.nominal_due.isoformat(),
         "last_allowed_day": cycle.last_allowed_day.isoformat(),
-        "effective_last_day": cycle.effective_last_day.isoformat(),
+        "effective_last_day": day.isoformat(),
+        "effective_last_day_vi": dated_vi(day),
         "due_at": cycle.due_at.isoformat(),
         "moved_because": cycle.moved_because,
+        "month_end_reading": cycle.month_end_reading,
+        "other_reading_day": cycle.other_reading_day.isoformat() if cycle.other_reading_day else None,
         "deadline_text_vi": cycle.deadline_text_vi(),
+        "remarks": cycle_remarks(ob, cycle),
         "legal_document": lb.document,
         "legal_date": lb.date.isoformat(),
         "legal_part": lb.part,
         "legal_wording": lb.wording,
+        "legal_context": lb.context,
         "recipient": plan.recipient.id if plan.recipient else None,
-        "recipient_name": plan.recipient.name if plan.recipient else None,
+        "recipient_name": plan.recipient_name,
+        "recipient_ceased": plan.recipient is None,
         "also_to": list(ob.also_to),
+        "also_to_names": [cooperating_name(u, day, registry) for u in ob.also_to],
+        "department_name": last_known_name(registry.get(ob.department), day) if ob.department in registry else None,
+        "cooperating": plan.cooperating,
+        "approval": ob.approval.wording if ob.approval else None,
         "flags": plan.flags,
         "units": [u.id for u in plan.units],
         "unit_count": len(plan.units),
@@ -88,16 +112,18 @@ def year_records(year: int, catalogue: Catalogue | None = None, registry: UnitRe
     ]
 
 
+def note_records(catalogue: Catalogue | None = None) -> list[dict]:
+    """The catalogue's notes: duties read in the seeds that are not calendar entries, with their words."""
+    catalogue = catalogue or default_catalogue()
+    return [{"note": n.id, **n.model_dump(exclude={"id"})} for n in catalogue.notes]
+
+
 def to_jsonl(records: Iterable[dict]) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
 
 
 def _d(value: str) -> dt.date:
     return dt.date.fromisoformat(value)
-
-
-def _vn_date(day: dt.date) -> str:
-    return f"{day:%d/%m/%Y}"
 
 
 def to_ics(records: Iterable[dict], year: int, dtstamp: dt.datetime | None = None) -> bytes:
@@ -110,26 +136,13 @@ def to_ics(records: Iterable[dict], year: int, dtstamp: dt.datetime | None = Non
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", f"Lịch báo cáo BHXH {year}")
+    cal.add("x-wr-calname", " ".join(render("calendar/ics_name.txt.j2", year=year).split()))
     cal.add("x-wr-timezone", "Asia/Ho_Chi_Minh")
     for r in records:
-        effective, nominal = _d(r["effective_last_day"]), _d(r["nominal_due"])
-        moved = f" (lùi do {r['moved_because']})" if r["moved_because"] else ""
-        summary = f"Hạn nộp {r['title_vi']} ({r['legal_document']}) - kỳ {r['cycle']}"
-        description = "\n".join(
-            line
-            for line in (
-                f"Căn cứ: {r['legal_document']} ngày {_vn_date(_d(r['legal_date']))}, {r['legal_part']}.",
-                f"Văn bản quy định: \"{r['legal_wording']}\"",
-                f"Hạn theo văn bản: {RULE_VI[r['deadline_rule']]} {_vn_date(nominal)}.",
-                f"Hạn thực tế: hết ngày {_vn_date(effective)}{moved}; nộp từ {r['due_at']} là trễ hạn.",
-                f"Kỳ số liệu: {_vn_date(_d(r['period_start']))} - {_vn_date(_d(r['period_end']))}.",
-                f"Nơi nhận: {r['recipient_name'] or r['recipient'] or 'CHƯA XÁC ĐỊNH'}.",
-                f"Số đơn vị phải báo cáo: {r['unit_count']}.",
-                *(f"CẢNH BÁO: {flag}" for flag in r["flags"]),
-                f"Nominal deadline {nominal.isoformat()}, effective last day {effective.isoformat()} ({r['title_en']}).",
-            )
-        )
+        effective = _d(r["effective_last_day"])
+        ctx = {"r": r, "d": _d, "rule_vi": RULE_VI}
+        summary = " ".join(render("calendar/ics_summary.txt.j2", **ctx).split())
+        description = render("calendar/ics_description.txt.j2", **ctx).strip()
         event = Event()
         event.add("uid", f"{r['obligation']}/{r['cycle']}@bhxh")
         event.add("dtstamp", dtstamp)
@@ -144,7 +157,7 @@ def to_ics(records: Iterable[dict], year: int, dtstamp: dt.datetime | None = Non
             n, day = reminder["working_days_before"], _d(reminder["date"])
             alarm = Alarm()
             alarm.add("action", "DISPLAY")
-            alarm.add("description", f"Còn {n} ngày làm việc đến hạn: {summary} (hết ngày {_vn_date(effective)})")
+            alarm.add("description", " ".join(render("calendar/ics_alarm.txt.j2", n=n, summary=summary, r=r).split()))
             # Relative to the all-day event's start (00:00 of the effective last day): 08:00 of the reminder day.
             alarm.add("trigger", -(dt.timedelta(days=(effective - day).days) - dt.timedelta(hours=ALARM_HOUR)))
             alarm.add("x-bhxh-working-days-before", str(n))
@@ -161,14 +174,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--year", type=int, default=dt.date.today().year, help="năm của hạn theo văn bản / year")
     parser.add_argument("--format", choices=("jsonl", "ics"), default="jsonl")
     parser.add_argument(
+        "--notes", action="store_true",
+        help="in ra các nghĩa vụ không lên lịch (theo yêu cầu, không có thời hạn) / the duties that are not cycles",
+    )
+    parser.add_argument(
         "--out", help="tệp ghi ra ('-' = stdout); mặc định: stdout cho jsonl, out/calendar/calendar-<năm>.ics cho ics"
     )
     args = parser.parse_args(argv)
     try:
+        if args.notes:
+            sys.stdout.write(to_jsonl(note_records()))
+            return 0
         records = year_records(args.year)
+        notes = len(default_catalogue().notes)
     except BhxhError as exc:
         print(f"LỖI / ERROR: {exc}", file=sys.stderr)
         return 2
+    print(render("calendar/notes_line.txt.j2", count=notes).strip(), file=sys.stderr)
     if args.format == "jsonl":
         text = to_jsonl(records)
         if not args.out or args.out == "-":

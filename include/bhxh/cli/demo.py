@@ -114,6 +114,7 @@ def run(out: Path = ROOT / "out" / "demo", reports_dir: Path | None = None) -> d
             "html": str(report_dir / "bao_cao_tong_hop.html"),
             "xlsx": str(report_dir / "bao_cao_tong_hop.xlsx"),
             "docx": str(report_dir / "bao_cao_tong_hop.docx"),
+            "pdf": str(report_dir / "bao_cao_tong_hop.pdf"),
             "tasks_html": str(report_dir / "tong_hop_nhiem_vu.html"),
         },
         "seconds": round(time.monotonic() - started, 1),

@@ -19,6 +19,7 @@ from bhxh.calendar.plans.assignments import unit_tasks
 from bhxh.calendar.plans.model import load_plans
 from bhxh.calendar.plans.task_form import COMPLETED, STATUSES, TASK_SHEETS, TITLE_ROWS
 from bhxh.calendar.units import UnitRegistry, default_registry
+from bhxh.cli.templates import guide_for
 from bhxh.intake.forms_xlsx import form_rows, write_report_csv, write_report_xlsx
 from bhxh.intake.task_sheets import write_task_sheets
 
@@ -87,6 +88,7 @@ def generate(
         None,
     )
     files: list[SampleFile] = []
+    unit_list = [(u.id, u.name, u.group) for u in units]
     out_dir.mkdir(parents=True, exist_ok=True)
     due = cycle.due_at
     for index, unit in enumerate(units):
@@ -127,7 +129,9 @@ def generate(
             path = path.with_suffix(".csv")
             write_report_csv(path, form, meta, rows, encoding="cp1258" if index == min(csv_units) else "utf-8-sig")
         else:
-            write_report_xlsx(path, form, meta, rows, unit_name=unit.name)
+            # the unit's template (`make templates`), filled in
+            write_report_xlsx(path, form, meta, rows, unit_name=unit.name, units=unit_list,
+                              guide=guide_for(plan.obligation, plan, unit.id))
             if plan_data is not None:
                 _fill_tasks(path, plan_data, unit.id, cycle.effective_last_day, registry, urng, leave_out=index == leaves_task_out)
                 if index == leaves_task_out:

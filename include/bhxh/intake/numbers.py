@@ -122,10 +122,13 @@ _VN_COLUMN = re.compile(rf"(?:{_VN_PATTERN})?(?:{_SEP}(?:{_VN_PATTERN})?)*")  # 
 
 
 def fast_numbers(raw: tuple[str, ...], n: int) -> np.ndarray | None:
-    """`parse_numbers` of a CSV column (blank cells as None); None when a cell is not a number."""
+    """`parse_numbers` of a CSV column (blank cells as None); None when a cell is not a number, or carries a %
+    sign (which indicator may carry one is validation's to say, on the full path)."""
     if not any(raw):
         return np.full(n, np.nan)
     joined = _SEP.join(raw)
+    if "%" in joined:
+        return None
     if _VN_COLUMN.fullmatch(joined) and joined.count(_SEP) == n - 1:
         parts = joined.replace(".", "").replace(",", ".").split(_SEP)
         if "" in raw:

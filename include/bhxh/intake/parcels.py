@@ -355,8 +355,9 @@ def outcome_of(session: Session, parcel: Parcel, *, already: bool = False, resul
         policy = ob.signature if ob else "recommended"
     if result is None and parcel.submission_id:
         sub = session.get(Submission, parcel.submission_id)
-        result = IngestResult(sub.status, sub.unit_id, sub.obligation_id, sub.cycle_key,
-                              [Problem(**e) for e in sub.errors or []], sub.id, late=sub.late)
+        errors = [Problem(**e) for e in sub.errors or []]
+        result = IngestResult(sub.status, sub.unit_id, sub.obligation_id, sub.cycle_key, errors, sub.id, late=sub.late,
+                              error_count=sub.error_count or len(errors))
     return ParcelOutcome(
         parcel.id, parcel.state, parcel.received_at, files, signature, policy, result,
         parcel.unit_id, parcel.obligation_id, parcel.cycle_key, parcel.receipt_number, parcel.reason,

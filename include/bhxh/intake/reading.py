@@ -1,13 +1,16 @@
 """Reading a report file (XLSX or CSV) into its metadata block and its table; nothing here raises on bad input.
 
-A clean CSV table whose columns and cells `_frame` has nothing to say about is built column by column
-(`_csv_frame_fast`); as soon as anything might be wrong, `_frame` runs and writes the messages.
+Both are read within the bounds of `bhxh.intake.limits`: an XLSX through `bhxh.intake.workbook` (never an
+openpyxl sheet), a CSV after its lines, their length and their fields are counted. A clean CSV table whose
+columns and cells `_frame` has nothing to say about is built column by column (`_csv_frame_fast`); as soon as
+anything might be wrong, `_frame` runs and writes the messages.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
@@ -19,15 +22,21 @@ import pandas as pd
 
 from bhxh.calendar.forms import META_LABELS, META_SHEET, ReportForm
 from bhxh.errors import BhxhError
+from bhxh.intake import limits
+from bhxh.intake.limits import HEADER_SEARCH_ROWS, MAX_FILE_BYTES
 from bhxh.intake.numbers import fast_numbers, parse_numbers
+from bhxh.intake.plausibility import ceiling_for
 from bhxh.intake.problems import Problem, problem, short
+from bhxh.intake.workbook import Workbook, WorkbookRefused
 
-MAX_FILE_BYTES = 10 * 1024 * 1024  # documented in the README: larger files are refused
-
+__all__ = ["MAX_FILE_BYTES", "ParsedReport", "form_info", "read_report", "too_large"]
 
 DANGEROUS_PREFIXES = ("=", "+", "-", "@")
-HEADER_SEARCH_ROWS = 10  # a title line or two above the table header is tolerated
 OLE2_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")  # encrypted .xlsx and legacy .xls are OLE2 compound files
+# what str.splitlines() splits on (CRLF counts once): counted before a CSV text is split
+_LINE_BREAKS = ("\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+_RARE_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_SPLIT_AT_ONCE = 256 * 1024  # characters
 
 
 @dataclass
@@ -38,7 +47,10 @@ class ParsedReport:
     problems: list[Problem] = field(default_factory=list)
     kind: str | None = None  # xlsx | csv
     formula_cells: set[tuple[int, str]] = field(default_factory=set)  # (row, column key) reported as formulas
+    percent_cells: set[tuple[int, str]] = field(default_factory=set)  # (row, column key) of numbers written as "12%"
     tasks: pd.DataFrame | None = None  # the task sheets of a plan-based report (bhxh.intake.task_sheets), if any
+    book: Workbook | None = field(default=None, repr=False)  # the XLSX, for the task sheets to be read from
+    problem_count: int | None = None  # every problem found, when the list kept is capped (bhxh.intake.submission)
 
 
 def _clean_meta(value: object) -> str:
@@ -73,19 +85,13 @@ def read_report(content: bytes, filename: str, form: ReportForm | None = None) -
         result.problems.append(problem("empty_file", "Tệp rỗng: không có nội dung. Hãy gửi lại tệp báo cáo đã lưu.", "The file is empty. Send the saved report file again."))
         return result
     if len(content) > MAX_FILE_BYTES:
-        result.problems.append(
-            problem(
-                "file_too_large",
-                f"Tệp lớn {len(content) // 1024} KB, vượt giới hạn {MAX_FILE_BYTES // 1024 // 1024} MB. Hãy gửi riêng phần số liệu.",
-                f"The file is {len(content) // 1024} KB, over the {MAX_FILE_BYTES // 1024 // 1024} MB limit. Send the data appendix alone.",
-            )
-        )
+        result.problems.append(too_large(len(content)))
         return result
     suffix = Path(filename).suffix.lower()
     try:
         if suffix == ".xlsx":
             result.kind = "xlsx"
-            meta, header, header_row, body, body_rows, formulas, extra = _read_xlsx(content, form)
+            meta, header, header_row, body, body_rows, formulas, extra = _read_xlsx(content, form, result)
         elif suffix == ".csv":
             result.kind = "csv"
             meta, header, header_row, body, body_rows = _read_csv_table(content, form)
@@ -129,8 +135,17 @@ def read_report(content: bytes, filename: str, form: ReportForm | None = None) -
                 column=name,
             )
         )
-    result.frame, result.rows = _frame(header, header_row, body, body_rows, form, result.problems, sheet)
+    result.frame, result.rows = _frame(header, header_row, body, body_rows, form, result.problems, sheet, result.percent_cells)
     return result
+
+
+def too_large(size: int) -> Problem:
+    """The refusal of a file over MAX_FILE_BYTES (read no further: its content is not kept)."""
+    return problem(
+        "file_too_large",
+        f"Tệp lớn {limits.thousands_vi(size // 1024)} KB, vượt giới hạn {MAX_FILE_BYTES // 1024 // 1024} MB; tệp không được đọc và không được lưu. Hãy gửi riêng phần số liệu.",
+        f"The file is {size // 1024:,} KB, over the {MAX_FILE_BYTES // 1024 // 1024} MB limit; it was neither read nor kept. Send the data appendix alone.",
+    )
 
 
 def _column_letter(index: int) -> str:
@@ -154,9 +169,7 @@ def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _read_xlsx(content: bytes, form: ReportForm | None):
-    import openpyxl
-
+def _read_xlsx(content: bytes, form: ReportForm | None, result: ParsedReport):
     if not zipfile.is_zipfile(io.BytesIO(content)):
         if content[:8] == OLE2_MAGIC:
             raise _Reject(problem(
@@ -169,52 +182,45 @@ def _read_xlsx(content: bytes, form: ReportForm | None):
             "Tệp không phải bảng tính Excel (.xlsx) dù có đuôi .xlsx. Hãy mở bằng Excel và lưu lại theo mẫu.",
             "The file is not an Excel workbook although it ends in .xlsx. Open it in Excel and save it from the template.",
         ))
+    meta: dict[str, str] = {}
     try:
-        wb = openpyxl.load_workbook(io.BytesIO(content), data_only=False, read_only=False)
-    except Exception as exc:  # any failure inside the zip/XML parsers means the workbook is unusable
-        raise _Reject(problem(
-            "corrupt_workbook",
-            f"Tệp Excel bị hỏng, không mở được ({type(exc).__name__}). Hãy mở lại bằng Excel, lưu lại và gửi lại.",
-            f"The workbook is corrupt and cannot be opened ({type(exc).__name__}). Open it in Excel, save it again and resend.",
-        )) from exc
-    sheet_name = form.sheet if form else None
-    names = {unicodedata.normalize("NFC", n.strip()): n for n in wb.sheetnames}
-    if META_SHEET not in names:
-        raise _Reject(problem(
-            "missing_meta_sheet",
-            f"Thiếu sheet '{META_SHEET}' (mã đơn vị, mã báo cáo, kỳ báo cáo). Hãy dùng tệp mẫu.",
-            f"The sheet '{META_SHEET}' (unit, report and period codes) is missing. Use the template.",
-            sheet=META_SHEET,
-        ))
-    meta = {}
-    for row in wb[names[META_SHEET]].iter_rows(min_row=1, max_col=2, values_only=True):
-        if not row or row[0] is None:
-            continue
-        label = _norm_header(row[0]).rstrip(":").strip()
-        if label in META_LABELS and len(row) > 1 and not _blank(row[1]):
-            meta[META_LABELS[label]] = _clean_meta(row[1])
-    if sheet_name and sheet_name not in names:
-        raise _Reject(problem(
-            "missing_data_sheet",
-            f"Thiếu sheet '{sheet_name}'. Hãy dùng tệp mẫu của báo cáo, không đổi tên sheet.",
-            f"The sheet '{sheet_name}' is missing. Use the report's template and keep its sheet names.",
-            sheet=sheet_name,
-        ), meta)
-    ws = wb[names[sheet_name]] if sheet_name else wb.worksheets[-1]
-    grid, formulas_at = [], []
-    for cells in ws.iter_rows(min_row=1):
-        values = []
-        for c in cells:
-            if c.data_type == "f":
-                formulas_at.append((c.row, c.column - 1))
-                values.append(None)
-            else:
-                values.append(c.value)
-        grid.append((cells[0].row if cells else len(grid) + 1, values))
+        book = result.book = Workbook(content)
+        sheet_name = form.sheet if form else None
+        names = {unicodedata.normalize("NFC", n.strip()): n for n in book.sheetnames}
+        if META_SHEET not in names:
+            raise _Reject(problem(
+                "missing_meta_sheet",
+                f"Thiếu sheet '{META_SHEET}' (mã đơn vị, mã báo cáo, kỳ báo cáo). Hãy dùng tệp mẫu.",
+                f"The sheet '{META_SHEET}' (unit, report and period codes) is missing. Use the template.",
+                sheet=META_SHEET,
+            ))
+        info = book.sheet(names[META_SHEET], max_rows=limits.META_ROWS, width=2, lines=len(META_LABELS), label="dòng")
+        for _number, row in info.rows:
+            if not row or row[0] is None:
+                continue
+            label = _norm_header(row[0]).rstrip(":").strip()
+            if label in META_LABELS and len(row) > 1 and not _blank(row[1]):
+                meta[META_LABELS[label]] = _clean_meta(row[1])
+        if sheet_name and sheet_name not in names:
+            raise _Reject(problem(
+                "missing_data_sheet",
+                f"Thiếu sheet '{sheet_name}'. Hãy dùng tệp mẫu của báo cáo, không đổi tên sheet.",
+                f"The sheet '{sheet_name}' is missing. Use the report's template and keep its sheet names.",
+                sheet=sheet_name,
+            ), meta)
+        title = names[sheet_name] if sheet_name else (book.sheetnames[-1] if book.sheetnames else "")
+        lines = len(form.indicators) if form else 0
+        width = (len(form.columns) if form else 6) + limits.EXTRA_COLUMNS
+        ws = book.sheet(title, max_rows=limits.row_budget(lines), width=width, lines=lines, label="chỉ tiêu")
+    except WorkbookRefused as exc:
+        raise _Reject(exc.problem, meta) from exc
+    grid = ws.rows
+    if ws.formulas:  # a formula is reported as such, never read as its text
+        at = set(ws.formulas)
+        grid = [(n, [None if (n, i) in at else v for i, v in enumerate(values)]) for n, values in grid]
     head = _header_index([v for _, v in grid], form)
     header_row = grid[head][0] if grid else 1
-    merged = list(ws.merged_cells.ranges)
-    header_merged = [str(r) for r in merged if r.min_row <= header_row <= r.max_row]
+    header_merged = [ref for first, last, ref in ws.merged if first <= header_row <= last]
     if header_merged:
         raise _Reject(problem(
             "merged_header",
@@ -225,16 +231,24 @@ def _read_xlsx(content: bytes, form: ReportForm | None):
     extra = [
         problem(
             "merged_cells",
-            f"Ô gộp {r} trong bảng số liệu. Hãy bỏ gộp và nhập giá trị vào từng ô.",
-            f"Merged cells {r} inside the data table. Unmerge them and fill every cell.",
-            sheet=ws.title, row=r.min_row, column=str(r),
+            f"Ô gộp {ref} trong bảng số liệu. Hãy bỏ gộp và nhập giá trị vào từng ô.",
+            f"Merged cells {ref} inside the data table. Unmerge them and fill every cell.",
+            sheet=ws.title, row=first, column=ref,
         )
-        for r in merged if r.min_row > header_row
+        for first, _last, ref in ws.merged if first > header_row
     ]
+    if ws.outside:
+        refs = ", ".join(ws.outside_refs)
+        extra.append(problem(
+            "outside_table",
+            f"Có {limits.thousands_vi(ws.outside)} ô có dữ liệu ở xa bên phải bảng của mẫu (ví dụ {refs}). Hãy xóa dữ liệu thừa ngoài bảng.",
+            f"{ws.outside:,} cells hold data far to the right of the form's table (e.g. {refs}). Delete the extra data outside the table.",
+            sheet=ws.title, column=ws.outside_refs[0],
+        ))
     header = [_norm_header(v) for v in grid[head][1]] if grid else []
-    body, body_rows = [], []
-    formula_set = {(r, c) for r, c in formulas_at if r > header_row}
+    formula_set = {(r, c) for r, c in ws.formulas if r > header_row}
     formula_rows = {r for r, _ in formula_set}
+    body, body_rows = [], []
     for number, values in grid[head + 1 :]:
         if all(_blank(v) for v in values) and number not in formula_rows:
             continue
@@ -309,8 +323,32 @@ def _read_csv_table(content: bytes, form: ReportForm | None = None):
             "The file is not CSV (it holds binary data). Save it as CSV UTF-8 from the template.",
         ))
     text = unicodedata.normalize("NFC", _decode_csv(content)).replace("\x00", "")
+    lines = len(form.indicators) if form else 0
+    budget = limits.csv_line_budget(lines)
+    # Lines are counted before the text is split (ten million line breaks would make ten million strings); a
+    # short text is split at once and its lines counted after (its list is small whatever it holds).
+    breaks = text.count("\n") + text.count("\r")  # a CRLF counts twice here
+    if len(text) > _SPLIT_AT_ONCE and _RARE_BREAKS.search(text):
+        breaks += sum(text.count(ch) for ch in _LINE_BREAKS[2:])
+    if breaks > 2 * budget:
+        breaks -= text.count("\r\n")
+    all_lines = text.splitlines() if breaks <= 2 * budget else []
+    breaks = len(all_lines) or breaks
+    if breaks > budget:
+        raise _Reject(problem(
+            "csv_too_many_lines",
+            f"Quá nhiều dòng: tệp CSV có {limits.thousands_vi(breaks)} dòng trong khi biểu mẫu chỉ có {lines} chỉ tiêu (tối đa {limits.thousands_vi(budget)} dòng). Hãy chỉ giữ bảng số liệu theo mẫu.",
+            f"Too many lines: the CSV file has {breaks:,} lines where the form has {lines} indicators (at most {budget:,}). Keep only the form's table.",
+        ))
     meta, table_lines, line_numbers = {}, [], []
-    for number, line in enumerate(text.splitlines(), start=1):
+    may_be_long = len(text) > limits.MAX_CSV_LINE
+    for number, line in enumerate(all_lines, start=1):
+        if may_be_long and len(line) > limits.MAX_CSV_LINE:
+            raise _Reject(problem(
+                "csv_line_too_long",
+                f"Dòng {number} của tệp CSV dài {limits.thousands_vi(len(line))} ký tự (tối đa {limits.thousands_vi(limits.MAX_CSV_LINE)}). Hãy lưu lại dạng CSV UTF-8 từ tệp mẫu.",
+                f"Line {number} of the CSV file is {len(line):,} characters long (at most {limits.MAX_CSV_LINE:,}). Save it as CSV UTF-8 from the template.",
+            ), meta)
         stripped = line.strip()
         if stripped.startswith("#"):
             label, _, value = stripped.lstrip("#").partition(":")
@@ -325,7 +363,25 @@ def _read_csv_table(content: bytes, form: ReportForm | None = None):
         raise _Reject(problem("empty_table", "Tệp CSV không có bảng số liệu. Hãy dùng tệp mẫu.", "The CSV file has no data table. Use the template."), meta)
     delimiter = _sniff_delimiter(table_lines[0])
     try:
-        rows = list(csv.reader(table_lines, delimiter=delimiter))
+        if text.count(delimiter) <= limits.MAX_CSV_FIELDS * len(table_lines):  # few fields in all: read at once
+            rows = list(csv.reader(table_lines, delimiter=delimiter))
+            if max(map(len, rows), default=0) <= limits.MAX_CSV_FIELDS:
+                wide = []
+            else:
+                wide = rows
+                rows = []
+        else:  # a line may hold thousands of fields: look at each before keeping it
+            wide, rows = csv.reader(table_lines, delimiter=delimiter), []
+        for number, row in zip(line_numbers, wide, strict=False):
+            if len(row) > limits.MAX_CSV_FIELDS:
+                if any(v.strip() for v in row[limits.MAX_CSV_FIELDS :]):
+                    raise _Reject(problem(
+                        "csv_too_many_fields",
+                        f"Dòng {number} của tệp CSV có {limits.thousands_vi(len(row))} trường (tối đa {limits.MAX_CSV_FIELDS}) trong khi biểu mẫu có {len(form.columns) if form else 6} cột. Hãy xóa dữ liệu thừa ở bên phải bảng.",
+                        f"Line {number} of the CSV file has {len(row):,} fields (at most {limits.MAX_CSV_FIELDS}) where the form has {len(form.columns) if form else 6} columns. Delete the extra data to the right of the table.",
+                    ), meta)
+                row = row[: limits.MAX_CSV_FIELDS]  # trailing empty fields (a spreadsheet's used range), dropped
+            rows.append(row)
     except csv.Error as exc:
         raise _Reject(problem(
             "corrupt_csv", f"Tệp CSV không đọc được ({short(exc)}). Hãy lưu lại dạng CSV UTF-8 từ tệp mẫu.",
@@ -337,7 +393,7 @@ def _read_csv_table(content: bytes, form: ReportForm | None = None):
     return meta, header, line_numbers[head], body, line_numbers[head + 1 : head + 1 + len(body)]
 
 
-def _frame(header, header_row, body, body_rows, form, problems, sheet):
+def _frame(header, header_row, body, body_rows, form, problems, sheet, percent_cells=None):
     if form is None:
         width = max([len(header), *(len(r) for r in body)]) if body else len(header)
         columns = [h or _column_letter(i) for i, h in enumerate(header)] + [_column_letter(i) for i in range(len(header), width)]
@@ -373,6 +429,9 @@ def _frame(header, header_row, body, body_rows, form, problems, sheet):
         col = frame[c.key]
         if c.type == "number":
             parsed, bad = parse_numbers(col)
+            if percent_cells is not None:  # "12%" (or a cell in a percentage format): fine for a rate only
+                marked = np.fromiter((isinstance(v, str) and v.rstrip().endswith("%") for v in col), dtype=bool, count=len(col))
+                percent_cells.update((int(row_numbers[i]), c.key) for i in np.flatnonzero(marked & ~bad.to_numpy()))
             for i in np.flatnonzero(bad.to_numpy()):
                 value = col.iat[i]
                 problems.append(problem("not_a_number", f"Giá trị '{short(value)}' không phải là số. Hãy nhập số, ví dụ 1.234,5 hoặc 1234.5.", f"'{short(value)}' is not a number. Enter a number, e.g. 1.234,5 or 1234.5.", sheet=sheet, row=int(row_numbers[i]), column=c.header))
@@ -399,6 +458,7 @@ class _FormInfo:
     is_percent: np.ndarray
     is_count: np.ndarray
     measures: tuple  # measure of each indicator, by position
+    ceiling: np.ndarray  # the largest plausible value of each indicator (100 for a rate; bhxh.intake.plausibility)
 
 
 _FORM_INFO: dict[int, tuple[ReportForm, _FormInfo]] = {}
@@ -415,11 +475,19 @@ def form_info(form: ReportForm) -> _FormInfo:
         is_percent=np.array([ind.kind == "percent" for ind in form.indicators], dtype=bool),
         is_count=np.array([ind.kind == "count" for ind in form.indicators], dtype=bool),
         measures=tuple(ind.measure for ind in form.indicators),
+        ceiling=np.array([_ceiling(ind) for ind in form.indicators], dtype=float),
     )
     if len(_FORM_INFO) >= 64:
         _FORM_INFO.clear()
     _FORM_INFO[id(form)] = (form, info)  # the form is kept alive with its entry, so its id is not reused
     return info
+
+
+def _ceiling(ind) -> float:
+    if ind.kind == "percent":
+        return 100.0
+    found = ceiling_for(ind.kind, ind.measure)
+    return found.value if found else np.inf
 
 
 def _csv_frame_fast(header: list[str], rows: list[list[str]], body_rows: list[int], form: ReportForm | None):

@@ -35,14 +35,12 @@ from bhxh.calendar.plans.task_form import (
     status_code,
 )
 from bhxh.calendar.units import UnitRegistry
+from bhxh.intake import limits
+from bhxh.intake.limits import HEADER_SEARCH_ROWS
 from bhxh.intake.problems import Problem, problem, short
+from bhxh.intake.workbook import SheetRows, Workbook, WorkbookRefused
 
-HEADER_SEARCH_ROWS = 10
-
-
-
-
-STRUCTURAL = frozenset({"not_a_spreadsheet", "corrupt_workbook", "missing_task_sheet", "missing_column"})
+STRUCTURAL = frozenset({"not_a_spreadsheet", "corrupt_workbook", "missing_task_sheet", "missing_column", "task_sheet_too_large"})
 _DANGEROUS = ("=", "+", "-", "@")
 
 
@@ -93,8 +91,8 @@ def write_task_sheets(workbook, plan: Plan, unit_id: str, day: dt.date, *, regis
         ws.add_data_validation(dv)
         dv.add(f"{letters['status']}{header_row + 1}:{letters['status']}{last}")
         widths = {"task_id": 22, "title": 60, "planned_product": 22, "timing_text": 20, "due": 14, "status": 18, "product": 30, "note": 30}
-        for key, width in widths.items():
-            ws.column_dimensions[letters[key]].width = width
+        for key, width in widths.items():  # at least as wide as the header
+            ws.column_dimensions[letters[key]].width = max(width, len(COLUMNS[key]) + 2)
         ws.freeze_panes = f"A{header_row + 1}"
     return workbook
 
@@ -120,62 +118,65 @@ def _empty_frame() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else object) for c in FRAME_COLUMNS})
 
 
-def has_task_sheets(content: bytes) -> bool:
+def _book(source: bytes | Workbook) -> Workbook:
+    return source if isinstance(source, Workbook) else Workbook(source)
+
+
+def has_task_sheets(source: bytes | Workbook) -> bool:
     """Whether an XLSX file carries the lead-task sheet (so intake should validate the task sheets)."""
-    import openpyxl
-
     try:
-        wb = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
-    except Exception:  # an unreadable file is intake's business, not ours
+        return any(_norm(n) == LEAD_SHEET for n in _book(source).sheetnames)
+    except WorkbookRefused:  # an unreadable file is intake's business, not ours
         return False
-    try:
-        return any(_norm(n) == LEAD_SHEET for n in wb.sheetnames)
-    finally:
-        wb.close()
 
 
-def read_task_sheets(content: bytes) -> tuple[pd.DataFrame, list[Problem]]:
+def read_task_sheets(source: bytes | Workbook, plan: Plan | None = None) -> tuple[pd.DataFrame, list[Problem]]:
     """The task rows of both sheets as one frame (sheet, row, task_id, title, status, product, note) and the
-    problems of reading them (missing sheet or column, formulas). Never raises on bad input."""
-    import openpyxl
+    problems of reading them (missing sheet or column, formulas). Never raises on bad input.
 
+    Read within bounds (`bhxh.intake.workbook`): a sheet may hold a few rows per task of the plan (or of
+    MIN_ROWS when no plan is given); a larger one is refused with a message that says so."""
     problems: list[Problem] = []
-    if not zipfile.is_zipfile(io.BytesIO(content)):
+    if isinstance(source, bytes) and not zipfile.is_zipfile(io.BytesIO(source)):
         problems.append(problem("not_a_spreadsheet", "Tệp không phải bảng tính Excel (.xlsx). Hãy dùng tệp mẫu.", "The file is not an Excel workbook (.xlsx). Use the template."))
         return _empty_frame(), problems
+    lines = len(plan.tasks) if plan is not None else 0
     try:
-        wb = openpyxl.load_workbook(io.BytesIO(content), data_only=False)
-    except Exception as exc:  # any failure inside the zip/XML parsers means the workbook is unusable
-        problems.append(problem("corrupt_workbook", f"Tệp Excel bị hỏng, không mở được ({type(exc).__name__}).", f"The workbook is corrupt and cannot be opened ({type(exc).__name__})."))
+        book = _book(source)
+        names = {_norm(n): n for n in book.sheetnames}
+        frames = []
+        for sheet in TASK_SHEETS:
+            if sheet not in names:
+                if sheet == LEAD_SHEET:
+                    problems.append(problem("missing_task_sheet", f"Thiếu sheet '{sheet}' (các nhiệm vụ đơn vị chủ trì). Hãy dùng tệp mẫu, không đổi tên sheet.", f"The sheet '{sheet}' (the tasks the unit leads) is missing. Use the template and keep its sheet names.", sheet=sheet))
+                continue
+            rows = book.sheet(names[sheet], max_rows=limits.row_budget(lines), width=len(COLUMNS) + limits.EXTRA_COLUMNS, lines=lines, label="nhiệm vụ")
+            frame = _read_sheet(rows, sheet, problems)
+            if frame is not None:
+                frames.append(frame)
+    except WorkbookRefused as exc:
+        code = exc.problem.code if exc.problem.code == "corrupt_workbook" else "task_sheet_too_large"
+        problems.append(Problem(code, exc.problem.message_vi, exc.problem.message_en, exc.problem.sheet, exc.problem.row, exc.problem.column))
         return _empty_frame(), problems
-    names = {_norm(n): n for n in wb.sheetnames}
-    frames = []
-    for sheet in TASK_SHEETS:
-        if sheet not in names:
-            if sheet == LEAD_SHEET:
-                problems.append(problem("missing_task_sheet", f"Thiếu sheet '{sheet}' (các nhiệm vụ đơn vị chủ trì). Hãy dùng tệp mẫu, không đổi tên sheet.", f"The sheet '{sheet}' (the tasks the unit leads) is missing. Use the template and keep its sheet names.", sheet=sheet))
-            continue
-        frame = _read_sheet(wb[names[sheet]], sheet, problems)
-        if frame is not None:
-            frames.append(frame)
     frames = [f for f in frames if not f.empty]
     if not frames:
         return _empty_frame(), problems
     return pd.concat(frames, ignore_index=True)[FRAME_COLUMNS], problems
 
 
-def _read_sheet(ws, sheet: str, problems: list[Problem]) -> pd.DataFrame | None:
-    grid = [(cells[0].row, list(cells)) for cells in ws.iter_rows(min_row=1) if cells]
+def _read_sheet(ws: SheetRows, sheet: str, problems: list[Problem]) -> pd.DataFrame | None:
+    grid = ws.rows
+    formulas = set(ws.formulas)
     wanted = {COLUMNS[k] for k in REQUIRED_COLUMNS}
-    head = next((i for i, (_, cells) in enumerate(grid[:HEADER_SEARCH_ROWS]) if wanted & {_norm(c.value) for c in cells}), None)
+    head = next((i for i, (_, cells) in enumerate(grid[:HEADER_SEARCH_ROWS]) if wanted & {_norm(c) for c in cells}), None)
     if head is None:
         problems.append(problem("missing_column", f"Không tìm thấy dòng tiêu đề (cột '{COLUMNS['task_id']}', '{COLUMNS['status']}'). Hãy dùng tệp mẫu.", f"No header row found (columns '{COLUMNS['task_id']}', '{COLUMNS['status']}'). Use the template.", sheet=sheet))
         return None
     header_row, header_cells = grid[head]
     by_header = {v: k for k, v in COLUMNS.items()}
     position: dict[str, int] = {}
-    for i, cell in enumerate(header_cells):
-        key = by_header.get(_norm(cell.value))
+    for i, value in enumerate(header_cells):
+        key = by_header.get(_norm(value))
         if key and key not in position:
             position[key] = i
     missing = [COLUMNS[k] for k in REQUIRED_COLUMNS if k not in position]
@@ -188,12 +189,11 @@ def _read_sheet(ws, sheet: str, problems: list[Problem]) -> pd.DataFrame | None:
         values = {}
         for key in ("task_id", "title", *FILL_COLUMNS):
             i = position.get(key)
-            cell = cells[i] if i is not None and i < len(cells) else None
-            if cell is not None and cell.data_type == "f":
+            if i is not None and (number, i) in formulas:
                 problems.append(problem("formula", "Ô chứa công thức thay vì giá trị. Hãy dán dạng giá trị (Paste Special > Values).", "The cell holds a formula instead of a value. Paste it as values (Paste Special > Values).", sheet=sheet, row=number, column=COLUMNS[key]))
                 values[key] = None
                 continue
-            values[key] = None if cell is None else cell.value
+            values[key] = cells[i] if i is not None and i < len(cells) else None
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in values.values()):
             continue
         records.append(values)
@@ -277,10 +277,10 @@ def _lead_text(plan: Plan, task_id: str) -> str:
 
 
 def check_task_content(
-    content: bytes, plan: Plan, unit_id: str, day: dt.date, *, registry: UnitRegistry | None = None
+    source: bytes | Workbook, plan: Plan, unit_id: str, day: dt.date, *, registry: UnitRegistry | None = None
 ) -> tuple[pd.DataFrame, list[Problem]]:
-    """Read and validate the task sheets of a file: (frame, every problem)."""
-    frame, problems = read_task_sheets(content)
+    """Read and validate the task sheets of a file (its bytes, or the workbook already open): (frame, every problem)."""
+    frame, problems = read_task_sheets(source, plan)
     if any(p.code in STRUCTURAL for p in problems):
         return frame, problems  # nothing reliable to check the rows against
     return frame, problems + validate_task_sheets(frame, plan, unit_id, day, registry=registry)

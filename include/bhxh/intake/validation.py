@@ -17,6 +17,8 @@ import pandera.pandas as pa
 
 from bhxh.calendar.cycles import Cycle
 from bhxh.calendar.forms import FILENAME_RE, META_LABELS, META_SHEET, ReportForm
+from bhxh.intake.limits import thousands_vi
+from bhxh.intake.plausibility import ceiling_for
 from bhxh.intake.problems import Problem, problem, short
 from bhxh.intake.reading import ParsedReport, form_info
 
@@ -50,6 +52,7 @@ def validate_report(
     problems = list(parsed.problems)
     meta = parsed.meta
     meta_sheet = META_SHEET if parsed.kind != "csv" else None
+    name_says_other = False
     for label, key in META_LABELS.items():
         if not meta.get(key) and parsed.kind is not None and not unreadable(parsed):
             where = f"sheet '{META_SHEET}'" if parsed.kind == "xlsx" else "đầu tệp CSV ('# " + label + ": ...')"
@@ -62,8 +65,13 @@ def validate_report(
         else:
             for key, label in (("obligation", "Mã báo cáo"), ("period", "Kỳ báo cáo"), ("unit", "Mã đơn vị")):
                 if meta.get(key) and match[key] != meta[key]:
+                    if key == "obligation":
+                        # one mistake, said once: the file is checked as the report its name says it is
+                        name_says_other = True
+                        problems.append(problem("filename_mismatch", f"Tên tệp ghi {label} '{match[key]}' nhưng trong tệp ghi '{short(meta[key])}'. Tệp được kiểm tra theo báo cáo '{match[key]}' ghi ở tên tệp; hãy sửa cho khớp.", f"The file name says {label} '{match[key]}' but the file says '{short(meta[key])}'. The file is checked as report '{match[key]}', the one its name gives; make them agree.", sheet=meta_sheet, column=label))
+                        continue
                     problems.append(problem("filename_mismatch", f"Tên tệp ghi {label} '{match[key]}' nhưng trong tệp ghi '{short(meta[key])}'. Hãy sửa cho khớp.", f"The file name says {label} '{match[key]}' but the file says '{short(meta[key])}'. Make them agree.", sheet=meta_sheet, column=label))
-    if obligation_id and meta.get("obligation") and meta["obligation"] != obligation_id:
+    if obligation_id and meta.get("obligation") and meta["obligation"] != obligation_id and not name_says_other:
         problems.append(problem("wrong_obligation", f"Tệp là báo cáo '{short(meta['obligation'])}', không phải '{obligation_id}'. Hãy dùng đúng mẫu của báo cáo '{obligation_id}'.", f"The file is report '{short(meta['obligation'])}', not '{obligation_id}'. Use the template of '{obligation_id}'.", sheet=meta_sheet, column="Mã báo cáo"))
     if cycle and meta.get("period") and meta["period"] != cycle.key:
         problems.append(problem("wrong_period", f"Kỳ báo cáo trong tệp là '{short(meta['period'])}', kỳ đang tổng hợp là '{cycle.key}' ({cycle.period_start:%d/%m/%Y} - {cycle.period_end:%d/%m/%Y}). Hãy gửi số liệu của kỳ {cycle.key}.", f"The file's period is '{short(meta['period'])}', the cycle is '{cycle.key}' ({cycle.period_start:%d/%m/%Y} - {cycle.period_end:%d/%m/%Y}). Send the data of period {cycle.key}.", sheet=meta_sheet, column="Kỳ báo cáo"))
@@ -109,9 +117,7 @@ def validate_report(
         measure_of = {i.code: i.measure for i in form.indicators}
         kind = frame["code"].map(kinds)
         actual = frame["actual"].astype(float)
-        over = ((kind == "percent") & (actual > 100)).to_numpy(dtype=bool)
-        for i in np.flatnonzero(over):
-            problems.append(problem("percent_range", f"Tỷ lệ {actual.iat[i]:g}% vượt quá 100%. Hãy nhập tỷ lệ từ 0 đến 100 (ví dụ 95,5).", f"Percentage {actual.iat[i]:g}% is over 100. Enter 0 to 100 (e.g. 95.5).", sheet=sheet, row=int(rows[i]), column=actual_header))
+        _out_of_bounds(frame, form, kind, sheet, rows, problems)
         fractional = ((kind == "count") & actual.notna() & (actual % 1 != 0)).to_numpy(dtype=bool)
         for i in np.flatnonzero(fractional):
             problems.append(problem("not_integer", f"Số người/nhiệm vụ/hồ sơ phải là số nguyên, không phải {actual.iat[i]:g}.", f"A count must be a whole number, not {actual.iat[i]:g}.", sheet=sheet, row=int(rows[i]), column=actual_header))
@@ -123,6 +129,8 @@ def validate_report(
         first = frame.drop_duplicates("code")
         position = {code: i for i, code in zip(first.index, first["code"], strict=True) if isinstance(code, str)}
         value_at = actual.iat.__getitem__
+    if parsed.percent_cells:
+        _percent_signs(parsed, form, sheet, rows, problems)
     for ind in form.indicators:
         needed = unit_group in ind.required_for if unit_group else bool(ind.required_for)
         if ind.code not in position:
@@ -173,7 +181,8 @@ def _clean_table(frame: pd.DataFrame, form: ReportForm) -> tuple[list[str], np.n
     except KeyError:  # a code that is not in the form
         return None
     actual, plan = actual_col.to_numpy(), plan_col.to_numpy()
-    if (actual < 0).any() or (plan < 0).any() or (info.is_percent[idx] & (actual > 100)).any():
+    ceiling = info.ceiling[idx]
+    if (actual < 0).any() or (plan < 0).any() or (actual > ceiling).any() or (plan > ceiling).any():
         return None
     counts = actual[info.is_count[idx]]
     counts = counts[~np.isnan(counts)]
@@ -191,6 +200,48 @@ def _clean_table(frame: pd.DataFrame, form: ReportForm) -> tuple[list[str], np.n
                 continue
             return None
     return codes, actual
+
+
+def _out_of_bounds(frame: pd.DataFrame, form: ReportForm, kind: pd.Series, sheet, rows: np.ndarray, problems: list[Problem]) -> None:
+    """A rate outside 0-100 and a count or an amount over its plausibility ceiling, in either number column."""
+    ceiling = form_info(form).ceiling
+    position = {ind.code: i for i, ind in enumerate(form.indicators)}
+    measure_of = {ind.code: ind.measure for ind in form.indicators}
+    limit = frame["code"].map(lambda c: ceiling[position[c]] if c in position else np.inf).astype(float)
+    is_rate = (kind == "percent").to_numpy(dtype=bool)
+    for key in ("actual", "plan"):
+        values = frame[key].astype(float)
+        header = form.header_of(key)
+        over = (values > limit).to_numpy(dtype=bool)
+        for i in np.flatnonzero(over & is_rate):
+            problems.append(problem("percent_range", f"Tỷ lệ {values.iat[i]:g}% vượt quá 100%. Hãy nhập tỷ lệ từ 0 đến 100 (ví dụ 95,5).", f"Percentage {values.iat[i]:g}% is over 100. Enter 0 to 100 (e.g. 95.5).", sheet=sheet, row=int(rows[i]), column=header))
+        for i in np.flatnonzero(over & ~is_rate):
+            code = frame["code"].iat[i]
+            found = ceiling_for(kind.iat[i], measure_of[code])
+            basis_vi, basis_en = (found.basis_vi, found.basis_en) if found else ("", "")
+            measure = measure_of[code]
+            problems.append(problem(
+                "implausible",
+                f"Giá trị {thousands_vi(round(values.iat[i]))} {measure} của chỉ tiêu {code} không hợp lý: lớn hơn {thousands_vi(round(limit.iat[i]))} {measure}, mức {basis_vi}. Hãy kiểm tra lại (thừa chữ số hoặc sai đơn vị tính).",
+                f"Value {values.iat[i]:,.0f} {measure} of indicator {code} is implausible: more than {limit.iat[i]:,.0f} {measure}, {basis_en}. Check it (extra digits, or the wrong unit of measure).",
+                sheet=sheet, row=int(rows[i]), column=header,
+            ))
+
+
+def _percent_signs(parsed: ParsedReport, form: ReportForm, sheet, rows: np.ndarray, problems: list[Problem]) -> None:
+    """A % sign (or a percentage format) on a figure that is not a rate: '12%' of people is not a number of people."""
+    by_code = {ind.code: ind for ind in form.indicators}
+    code_at = dict(zip(rows.tolist(), parsed.frame["code"].tolist(), strict=True))
+    for row, key in sorted(parsed.percent_cells):
+        ind = by_code.get(code_at.get(row))
+        if ind is None or ind.kind == "percent":
+            continue
+        problems.append(problem(
+            "percent_sign",
+            f"Chỉ tiêu {ind.code} ({ind.name}) tính bằng '{ind.measure}', không phải tỷ lệ: hãy bỏ dấu % (hoặc định dạng phần trăm của ô) và nhập số {ind.measure}.",
+            f"Indicator {ind.code} ({ind.name}) is counted in '{ind.measure}', not a rate: remove the % sign (or the cell's percentage format) and enter the number.",
+            sheet=sheet, row=row, column=form.header_of(key),
+        ))
 
 
 def unreadable(parsed: ParsedReport) -> bool:

@@ -146,16 +146,23 @@ def history(session: Session, unit_id: str, catalogue: Catalogue | None = None) 
 
 
 def template_xlsx(plan: CyclePlan, unit_id: str) -> tuple[str, bytes]:
-    """The unit's pre-filled workbook for the cycle (its block filled in, the form's rows, its task sheets)."""
+    """The unit's pre-filled workbook for the cycle, as `make templates --cycle K --unit U` writes it
+    (bhxh.cli.templates.write_for_unit: its block filled in, the form's rows, its task sheets, the instructions
+    and the unit codes; the portal, beside the command line in the layers, calls the same forms_xlsx writer)."""
     from bhxh.calendar.plans.model import load_plans
+    from bhxh.calendar.plans.task_form import COOP_SHEET, LEAD_SHEET, STATUSES
     from bhxh.intake.forms_xlsx import form_rows, write_report_xlsx
+    from bhxh.intake.reading import MAX_FILE_BYTES
 
     ob, cycle = plan.obligation, plan.cycle
     form = get_form(ob.schema_name)
     unit = next(u for u in plan.units if u.id == unit_id)
     name = file_name(ob.id, cycle.key, unit_id)
     tasks = (load_plans()[ob.plan], unit_id, cycle.effective_last_day) if ob.plan else None
+    guide = {"obligation": ob, "period_hint": cycle.key, "max_mb": MAX_FILE_BYTES // 1024 // 1024, "lead_sheet": LEAD_SHEET,
+             "coop_sheet": COOP_SHEET, "statuses": list(STATUSES), "cycle": cycle, "recipient": plan.recipient, "file_name": name}
     with tempfile.TemporaryDirectory(prefix="bhxh-portal-") as tmp:
         path = write_report_xlsx(Path(tmp) / name, form, {"unit": unit_id, "obligation": ob.id, "period": cycle.key},
-                                 form_rows(form), unit_name=unit.name, tasks=tasks)
+                                 form_rows(form), unit_name=unit.name, tasks=tasks,
+                                 units=[(u.id, u.name, u.group) for u in plan.units], guide=guide)
         return name, path.read_bytes()

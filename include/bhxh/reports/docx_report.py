@@ -1,15 +1,21 @@
 """The consolidated report as a DOCX laid out as a Vietnamese administrative document ("văn bản hành chính",
 Nghị định 30/2020/NĐ-CP, Phụ lục I), rendered with docxtpl from templates/reports/consolidated.docx.
 
-The template is built by `bhxh.reports.docx_template`. Rendering runs in a sandboxed Jinja environment with
-autoescaping, so text from a submission (a unit name, an error message) can never inject markup or template code.
+The body is what a department signs: prose and a few short tables (the indicators against the targets and the
+previous cycle, the units to watch, the plan's tasks behind); every unit's data goes in the XLSX appendix the
+body cites. The template is built by `bhxh.reports.docx_template`; its sentences are Jinja in the template, the
+context holds the data. Rendering runs in a sandboxed Jinja environment with autoescaping, so text from a
+submission (a unit name, an error message) can never inject markup or template code.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict
+from functools import lru_cache
 from pathlib import Path
 
 from docxtpl import DocxTemplate
@@ -17,24 +23,18 @@ from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 from lxml import etree
 
-from bhxh.calendar.cycles import TZ
-from bhxh.calendar.units import UnitRegistry, default_registry
 from bhxh.reports.comparison import Cell, Comparison
 from bhxh.reports.consolidation import Consolidated
+from bhxh.reports.issuer import Issuer
+from bhxh.reports.stable import normalised_zip
 from bhxh.templating import TEMPLATES_DIR, date_vi, number_vi, percent_vi
+from bhxh.yamlio import load_yaml
 
 TEMPLATE = TEMPLATES_DIR / "reports" / "consolidated.docx"
-DEFAULT_PARENT = "Bảo hiểm xã hội Việt Nam"
-DEFAULT_PLACE = "Hà Nội"
-
-
-@dataclass(frozen=True)
-class Signer:
-    """The signature block ("chữ ký"): `authority` is the "KT."/"TL." line when someone signs on another's behalf."""
-
-    title: str = "PHÓ VỤ TRƯỞNG"
-    name: str = "(Ký, ghi rõ họ tên)"
-    authority: str | None = "KT. VỤ TRƯỞNG"
+INDICATORS_FILE = Path(__file__).parent / "data" / "indicators.yaml"
+ATTENTION_LIMIT = 5  # units named per indicator in the body; the appendix has them all
+TASK_ROWS = 10
+MAX_REASONS = 2  # error messages shown per invalid unit in the body
 
 
 def date_parts(day: dt.date) -> dict[str, str]:
@@ -46,11 +46,24 @@ def date_parts(day: dt.date) -> dict[str, str]:
     }
 
 
+@lru_cache(maxsize=2)
+def _indicator_data(path: str = str(INDICATORS_FILE)) -> dict:
+    return load_yaml(Path(path).read_text(encoding="utf-8")) or {}
+
+
+def document_kind(document: str) -> str:
+    """The kind of a document from its number: "1541/QĐ-BHXH" -> "Quyết định"; a công văn's number ("1257/BHXH-PC")
+    has no kind abbreviation (Nghị định 30/2020, Phụ lục III)."""
+    kinds = _indicator_data()["document_kinds"]
+    symbol = document.split("/", 1)[1] if "/" in document else ""
+    return kinds.get(symbol.split("-", 1)[0], kinds["_other"])
+
+
 def _num(value: float | None, kind: str, *, signed: bool = False) -> str:
     if value is None:
         return "—"
     text = number_vi(value, 1 if kind == "percent" else 0)
-    return ("+" + text) if signed and value > 0 else text
+    return ("+" + text) if signed and value > 0 and text.strip("0,") else text
 
 
 def _cells(cell: Cell, kind: str) -> dict[str, str]:
@@ -64,8 +77,8 @@ def _cells(cell: Cell, kind: str) -> dict[str, str]:
     }
 
 
-def _subject(cons: Consolidated) -> str:
-    title = cons.plan.obligation.title_vi
+def subject(cons: Consolidated) -> str:
+    title = cons.plan.obligation.title_vi.rstrip(" .")
     if title.lower().startswith("báo cáo "):
         title = title[len("báo cáo ") :]
     if not title.lower().startswith("tổng hợp"):
@@ -73,90 +86,154 @@ def _subject(cons: Consolidated) -> str:
     return f"{title[:1].upper()}{title[1:]} kỳ {cons.plan.cycle.key}"
 
 
-def _abbr(unit, fallback: str) -> str:
-    if unit is not None and unit.abbreviations:
-        return unit.abbreviations[0].replace(" ", "").upper()
-    return "".join(w[0] for w in fallback.split() if w[:1].isalpha()).upper()
+_LOCATION = re.compile(r"^(?:Sheet|Dòng|Cột|Tệp)[^:]{0,120}:\s+")
+_ADVICE = re.compile(r"\s+(?:Hãy|Vui lòng)\s.*$", flags=re.DOTALL)
+
+
+def reason(message: str) -> str:
+    """An intake error as the body of a report upward says it: without the cell it names and the advice to the
+    unit ("Sheet 'Chỉ tiêu', dòng 6, ...: Tỷ lệ 104.5% vượt quá 100%. Hãy nhập ..." -> "Tỷ lệ 104.5% vượt quá 100%")."""
+    text = _ADVICE.sub("", _LOCATION.sub("", " ".join(message.split())))
+    return text.rstrip(" .;:") or message.strip().rstrip(" .;:")
+
+
+def _invalid_rows(cons: Consolidated) -> list[dict]:
+    rows = []
+    for r in cons.rows:
+        if r.state != "invalid":
+            continue
+        reasons = list(dict.fromkeys(reason(e.get("message_vi", "")) for e in r.errors if e.get("message_vi")))
+        text = "; ".join(reasons[:MAX_REASONS]) or "Báo cáo không đọc được"
+        if len(reasons) > MAX_REASONS:
+            text += f" và {len(reasons) - MAX_REASONS} lỗi khác"
+        rows.append({"stt": str(len(rows) + 1), "name": r.unit.name, "reasons": text + "."})
+    return rows
+
+
+def _unit_groups(cons: Consolidated) -> list[dict]:
+    groups = []
+    missing = [r.unit.name for r in cons.rows if r.state == "missing"]
+    late = [f"{r.unit.name} (nhận ngày {r.received_at.split(' ', 1)[-1]})" if r.received_at else r.unit.name
+            for r in cons.rows if r.state == "late"]
+    if missing:
+        groups.append({"label": "Đơn vị chưa gửi báo cáo", "names": missing})
+    if late:
+        groups.append({"label": "Đơn vị gửi báo cáo trễ hạn", "names": late})
+    return groups
+
+
+def attention_rows(comparison: Comparison, limit: int = ATTENTION_LIMIT) -> list[dict]:
+    """Per indicator, the units to watch: below the target; else lower than last cycle; else, for a percentage or
+    an indicator where less is better, the extremes. Indicators with nothing to judge by are left out."""
+    lower_better = set(_indicator_data().get("lower_is_better", []))
+    rows = []
+    for info in comparison.indicators:
+        cells = [(u.unit_name, u.cells[info.code]) for u in comparison.units if u.cells[info.code].value is not None]
+        if not cells:
+            continue
+        down = info.code in lower_better
+        if info.target is not None:
+            hit = [(n, c) for n, c in cells if (c.value > info.target if down else c.value < info.target)]
+            hit.sort(key=lambda x: -x[1].value if down else x[1].value)
+            rule = {"rule": "above_target" if down else "below_target", "target": _num(info.target, info.kind),
+                    "year": info.target_year}
+        elif any(c.previous is not None for _, c in cells):
+            hit = [(n, c) for n, c in cells if c.change is not None and (c.change > 0 if down else c.change < 0)]
+            hit.sort(key=lambda x: -x[1].change if down else x[1].change)
+            rule = {"rule": "up_from_previous" if down else "down_from_previous"}
+        elif info.kind == "percent" or down:
+            hit = sorted(cells, key=lambda x: -x[1].value if down else x[1].value)[:limit]
+            rule = {"rule": "highest" if down else "lowest"}
+        else:
+            continue
+        if not hit:
+            continue
+        rows.append({
+            "stt": str(len(rows) + 1),
+            "name": f"{info.name} ({info.measure})",
+            **rule,
+            "units": [{"name": n, "value": _num(c.value, info.kind)} for n, c in hit[:limit]],
+            "more": max(0, len(hit) - limit),
+        })
+    return rows
+
+
+def _task_context(tasks) -> dict | None:
+    """The plan's tasks in the body: the totals, those past due, the units most behind (TaskConsolidation)."""
+    if tasks is None:
+        return None
+    assign = tasks.assignments
+    status = assign["status"]
+    past_due = tasks.past_due
+    late_by_unit = past_due.groupby("lead").size().to_dict() if len(past_due) else {}
+    rates = tasks.unit_rates
+    ranked = []
+    for r in rates.to_dict(orient="records"):
+        rate = r.get("rate")
+        rate = None if rate is None or rate != rate else float(rate)
+        late = int(late_by_unit.get(r["unit"], 0))
+        if r["assigned"] and (late or (rate is not None and rate < 100)):
+            ranked.append((-late, rate if rate is not None else -1.0, r["name"], r, rate, late))
+    ranked.sort(key=lambda x: x[:3])
+    rows = [
+        {"stt": str(i), "name": r["name"], "assigned": str(int(r["assigned"])), "completed": str(int(r["completed"])),
+         "rate": percent_vi(rate) if rate is not None else "Chưa báo cáo", "past_due": str(late)}
+        for i, (_, _, _, r, rate, late) in enumerate(ranked[:TASK_ROWS], start=1)
+    ]
+    total = len(assign)
+    done = int(assign["completed"].sum())
+    return {
+        "source": f"{document_kind(tasks.plan.source)} số {tasks.plan.source}",
+        "table": tasks.plan.table,
+        "assigned": str(total),
+        "completed": str(done),
+        "rate": percent_vi(100.0 * done / total) if total else "—",
+        "on_schedule": str(int((status == "Đúng tiến độ").sum())),
+        "behind": str(int((status == "Chậm tiến độ").sum())),
+        "not_started": str(int((status == "Chưa triển khai").sum())),
+        "not_reported": str(int(status.isna().sum())) if int(status.isna().sum()) else "",
+        "past_due": str(len(past_due)) if len(past_due) else "",
+        "past_due_units": str(len(late_by_unit)),
+        "rows": rows,
+    }
 
 
 def report_context(
     cons: Consolidated,
     comparison: Comparison,
+    issuer: Issuer,
     *,
-    number: str,
-    place: str,
-    signer: Signer | dict,
-    issued_on: dt.date | None = None,
-    recipients: list[str] | None = None,
-    registry: UnitRegistry | None = None,
+    tasks=None,
+    actions: Sequence[dict] = (),
+    appendix_file: str = "bao_cao_tong_hop.xlsx",
 ) -> dict:
     """Everything the DOCX template shows, as plain strings and lists."""
-    registry = registry or default_registry()
     plan = cons.plan
     ob, cycle = plan.obligation, plan.cycle
-    issued_on = issued_on or dt.datetime.now(TZ).date()
-    day = cycle.effective_last_day
-    issuer_unit = (
-        registry.get(plan.recipient.id) if plan.recipient else registry.successor_on(ob.department, day)
-    )
-    issuer = (
-        plan.recipient.name
-        if plan.recipient
-        else (issuer_unit.name_on(day) if issuer_unit else ob.department)
-    )
-    parent = (
-        registry.get(issuer_unit.parent).name_on(day)
-        if issuer_unit and issuer_unit.parent in registry
-        else DEFAULT_PARENT
-    )
-    abbr = _abbr(issuer_unit, issuer)
-    # Nghị định 30: the place is where the issuer sits (a provincial body: its province); central units: Hà Nội.
-    parent_unit = registry.get(issuer_unit.parent) if issuer_unit and issuer_unit.parent in registry else None
-    place = place or next(
-        (u.seat for u in (issuer_unit, parent_unit) if u is not None and u.seat), DEFAULT_PLACE
-    )
-    if recipients is None:
-        recipients = _default_recipients(cons, registry, parent)
-    signer = signer if isinstance(signer, Signer) else Signer(**signer)
     kinds = {i.code: i.kind for i in comparison.indicators}
     indicator_rows = [
         {"stt": str(n), "name": i.name, "measure": i.measure, **_cells(comparison.totals[i.code], i.kind)}
         for n, i in enumerate(comparison.indicators, start=1)
     ]
-    unit_rows, n = [], 0
-    for unit in comparison.units:
-        for code, cell in unit.cells.items():
-            if cell.value is None and cell.previous is None:
-                continue
-            n += 1
-            unit_rows.append(
-                {"stt": str(n), "unit": unit.unit_name, "code": code, **_cells(cell, kinds[code])}
-            )
-    missing = [r.unit.name for r in cons.rows if r.state == "missing"]
-    invalid = [
-        {
-            "name": r.unit.name,
-            "errors": "; ".join(e.get("message_vi", "") for e in r.errors) or "không hợp lệ",
-        }
-        for r in cons.rows
-        if r.state == "invalid"
-    ]
+    has_previous = any(c.previous is not None for c in comparison.totals.values()) and bool(kinds)
     lb = ob.legal_basis
+    signer = asdict(issuer.signer)
     return {
-        "parent_body": parent.upper(),
-        "issuer": issuer,
-        "issuer_upper": issuer.upper(),
-        "abbr": abbr,
-        "number": number or "     ",
-        "place": place,
-        **date_parts(issued_on),
-        "subject": _subject(cons),
-        "legal": {"document": lb.document, "date": date_vi(lb.date), "part": lb.part, "wording": lb.wording},
+        "parent_upper": issuer.parent.upper(),
+        "issuer": issuer.name,
+        "issuer_upper": "\n".join(line.upper() for line in (issuer.name_lines or (issuer.name,))),
+        "symbol": issuer.symbol,
+        "number": issuer.number or "\u00a0" * 6,
+        "place": issuer.place,
+        **date_parts(issuer.issued_on),
+        "date_short": date_vi(issuer.issued_on),
+        "subject": subject(cons),
+        "basis": {"kind": document_kind(lb.document), "document": lb.document, "date": date_vi(lb.date),
+                  "part": lb.part.rstrip(" .;:"), "wording": lb.wording.strip().rstrip(" .;:")},
         "cycle_key": cycle.key,
         "period_start": date_vi(cycle.period_start),
         "period_end": date_vi(cycle.period_end),
-        "nominal_due": date_vi(cycle.nominal_due),
-        "effective_last_day": date_vi(cycle.effective_last_day),
+        "last_day": date_vi(cycle.effective_last_day),
         "moved_because": cycle.moved_because or "",
         "expected": cons.expected,
         "reported": cons.counts["on_time"] + cons.counts["late"],
@@ -165,38 +242,23 @@ def report_context(
         "on_time_rate": percent_vi(comparison.on_time_rate),
         "previous_cycle_key": comparison.previous_cycle_key or "",
         "previous_reporting_rate": percent_vi(comparison.previous_reporting_rate)
-        if comparison.previous_reporting_rate is not None
-        else "",
+        if comparison.previous_reporting_rate is not None else "",
         "previous_on_time_rate": percent_vi(comparison.previous_on_time_rate)
-        if comparison.previous_on_time_rate is not None
-        else "",
-        "missing_names": ", ".join(missing),
-        "invalid": invalid,
-        "flags": list(plan.flags),
-        "notes": list(comparison.notes),
+        if comparison.previous_on_time_rate is not None else "",
+        "previous_label": f"Kỳ {comparison.previous_cycle_key}" if comparison.previous_cycle_key else "Kỳ trước",
+        "has_previous": has_previous,
+        "unit_groups": _unit_groups(cons),
+        "invalid_rows": _invalid_rows(cons),
         "target_year": comparison.target_year,
         "indicator_rows": indicator_rows,
-        "unit_rows": unit_rows,
-        "recipients": recipients,
+        "attention_rows": attention_rows(comparison),
+        "attention_limit": ATTENTION_LIMIT,
+        "tasks": _task_context(tasks),
+        "appendix_file": appendix_file,
+        "actions": [{**a, "stt": str(n)} for n, a in enumerate(actions, start=1)],
+        "recipients": list(issuer.recipients),
         "signer": signer,
     }
-
-
-def _default_recipients(cons: Consolidated, registry: UnitRegistry, parent: str) -> list[str]:
-    """Who gets the report: whoever the obligation feeds or the leadership, the co-recipients, the reporting units."""
-    ob = cons.plan.obligation
-    day = cons.plan.cycle.effective_last_day
-    out = []
-    if parent == DEFAULT_PARENT:
-        out.append("Tổng Giám đốc (để báo cáo)")
-    else:
-        out.append(f"{parent} (để báo cáo)")
-    for unit_id in ob.also_to:
-        unit = registry.successor_on(unit_id, day)
-        if unit is not None:
-            out.append(f"{unit.name_on(day)} (để phối hợp)")
-    out.append("Các đơn vị báo cáo (để biết)")
-    return out
 
 
 # A character docxtpl turns into a tab, line break, new paragraph or page break, and one paragraph of the XML
@@ -216,7 +278,7 @@ class ReportTemplate(DocxTemplate):
     - `fix_tables` counts the cells of every row to widen tables grown by `{%tc %}` column loops; a template
       without column loops (ours has only `{%tr %}` rows, which copy a row whole) is parsed without it.
 
-    tests/unit/test_docx_report.py renders the same report with both and compares the XML.
+    tests/reports/test_docx_report.py renders the same report with both and compares the XML.
     """
 
     _column_loops = True
@@ -243,6 +305,39 @@ class ReportTemplate(DocxTemplate):
         return "".join(pieces)
 
 
+_NUMBER_TOKEN = re.compile(r"[^\s()“”\"',;]*/[^\s()“”\"',;]*")
+
+
+def hold_document_numbers(body) -> None:
+    """Keep document numbers on one line ("51/NQ-CP", "Số: 15/BC-KHĐT"): their hyphens become Word's non-breaking
+    hyphen (w:noBreakHyphen, which LibreOffice reads too), so a line never ends in "51/NQ-"."""
+    from docx.oxml.ns import qn
+
+    for t in list(body.iter(qn("w:t"))):
+        text = t.text or ""
+        if "-" not in text or "/" not in text:
+            continue
+        cuts = [m.start() + i for m in _NUMBER_TOKEN.finditer(text) for i, ch in enumerate(m.group(0)) if ch == "-"]
+        if not cuts:
+            continue
+        pieces, last = [], 0
+        for cut in cuts:
+            pieces.append(text[last:cut])
+            last = cut + 1
+        pieces.append(text[last:])
+        t.text = pieces[0]
+        t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+        anchor = t
+        for piece in pieces[1:]:
+            hyphen = etree.SubElement(t.getparent(), qn("w:noBreakHyphen"))
+            anchor.addnext(hyphen)
+            nxt = etree.SubElement(t.getparent(), qn("w:t"))
+            nxt.text = piece
+            nxt.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
+            hyphen.addnext(nxt)
+            anchor = nxt
+
+
 def _environment() -> SandboxedEnvironment:
     return SandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
 
@@ -251,30 +346,22 @@ def render_docx(
     cons: Consolidated,
     comparison: Comparison,
     out_path: Path,
+    issuer: Issuer,
     *,
-    number: str,
-    place: str,
-    signer: Signer | dict,
-    issued_on: dt.date | None = None,
-    recipients: list[str] | None = None,
-    registry: UnitRegistry | None = None,
+    tasks=None,
+    actions: Sequence[dict] = (),
+    appendix_file: str = "bao_cao_tong_hop.xlsx",
     template: Path = TEMPLATE,
     template_class: type[DocxTemplate] = ReportTemplate,
 ) -> Path:
-    """Write the consolidated report as DOCX to `out_path` and return it."""
-    context = report_context(
-        cons,
-        comparison,
-        number=number,
-        place=place,
-        signer=signer,
-        issued_on=issued_on,
-        recipients=recipients,
-        registry=registry,
-    )
+    """Write the consolidated report as DOCX to `out_path` (the same bytes for the same content) and return it."""
+    context = report_context(cons, comparison, issuer, tasks=tasks, actions=actions, appendix_file=appendix_file)
     doc = template_class(str(template))
     doc.render(context, jinja_env=_environment(), autoescape=True)
+    hold_document_numbers(doc.docx.element.body)
+    buffer = io.BytesIO()
+    doc.save(buffer)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    doc.save(str(out_path))
+    out_path.write_bytes(normalised_zip(buffer.getvalue()))
     return out_path

@@ -3,269 +3,287 @@ Vietnamese administrative document (Nghị định 30/2020/NĐ-CP, Phụ lục I
 reproducibly (same bytes every time) after changing the layout here:
 
     python -m bhxh.reports.docx_template [--out templates/reports/consolidated.docx]
+
+Every table has a fixed layout whose grid (w:tblGrid) equals its cells' widths (w:tcW): LibreOffice lays a table
+out by its grid, Word by its cells, and when the two disagree the national motto wraps and numbers split.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import io
 import math
-import zipfile
 from pathlib import Path
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
-from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml import OxmlElement
+from docx.enum.text import WD_BREAK
 from docx.oxml.ns import qn
-from docx.shared import Cm, Mm, Pt, Twips
+from docx.shared import Mm, Pt, Twips
 
+from bhxh.reports.docx_parts import (
+    FONT,
+    TEXT_WIDTH_CM,
+    cant_split,
+    cell_text,
+    fixed_table,
+    header_row,
+    page_numbers,
+    para,
+    rule,
+)
+from bhxh.reports.stable import FIXED, normalised_zip
 from bhxh.templating import TEMPLATES_DIR
 
 OUT = TEMPLATES_DIR / "reports" / "consolidated.docx"
-FONT = "Times New Roman"
-FIXED = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)  # fixed metadata and zip times: the build is reproducible
 # Page and margins (Phụ lục I: top/bottom 20-25 mm, left 30-35 mm, right 15-20 mm).
 # Word stores margins in twips: round up so that 15 mm stays at least 15 mm.
 MARGINS = {
     side: Twips(math.ceil(mm * 1440 / 25.4))
     for side, mm in {"top": 20, "bottom": 20, "left": 30, "right": 15}.items()
 }
-TEXT_WIDTH = Mm(210 - 30 - 15)
+# The header block: "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in 12 pt bold Times New Roman (Liberation Serif, the same
+# metrics) is 8.83 cm wide (measured with fontTools): the right column (9.5 cm less 2 x 0.19 cm of cell margins)
+# holds it on one line; the left one holds "BẢO HIỂM XÃ HỘI VIỆT NAM" (5.82 cm) or "SỞ LAO ĐỘNG - THƯƠNG BINH"
+# (6.42 cm, bold), longer names break where the issuer data says (name_lines).
+HEADER_COLUMNS = (7.0, 9.5)
+MOTTO_RULE_CM = 5.6  # "Độc lập - Tự do - Hạnh phúc", 13 pt bold: 5.61 cm; its rule is as long
+ISSUER_RULE_CM = 2.4  # a short rule under the issuing unit, a third to a half of its line
+SIGNATURE_COLUMNS = (8.0, 8.5)
+BODY = {"size": 13, "align": "justify", "indent": True, "before": 6}
+TABLE_PT = 11
+TABLE_MARGIN_CM = 0.1  # data tables: narrow cell margins leave the numbers room
 
 
-def _font(run, size: float, *, bold: bool = False, italic: bool = False) -> None:
-    run.font.name = FONT
-    run.font.size = Pt(size)
-    run.font.bold = bold
-    run.font.italic = italic
-    rpr = run._element.get_or_add_rPr()
-    fonts = rpr.find(qn("w:rFonts"))
-    for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
-        fonts.set(qn(attr), FONT)
-
-
-def _para(
-    container,
-    text: str = "",
-    size: float = 13,
-    *,
-    bold=False,
-    italic=False,
-    align="left",
-    indent=False,
-    before: float = 0,
-    after: float = 0,
-):
-    p = container.add_paragraph()
-    p.alignment = {
-        "left": WD_ALIGN_PARAGRAPH.LEFT,
-        "center": WD_ALIGN_PARAGRAPH.CENTER,
-        "justify": WD_ALIGN_PARAGRAPH.JUSTIFY,
-    }[align]
-    fmt = p.paragraph_format
-    fmt.space_before, fmt.space_after = Pt(before), Pt(after)
-    if indent:
-        fmt.first_line_indent = Cm(1.27)
-    if text:
-        _font(p.add_run(text), size, bold=bold, italic=italic)
-    return p
-
-
-def _rule(container, left: Cm, right: Cm):
-    """A short horizontal line: an empty, tiny paragraph with a bottom border, narrowed by its indents."""
-    p = _para(container, align="center", after=2)
-    p.paragraph_format.left_indent, p.paragraph_format.right_indent = left, right
-    _font(p.add_run(""), 2)
-    ppr = p._element.get_or_add_pPr()
-    borders = OxmlElement("w:pBdr")
-    bottom = OxmlElement("w:bottom")
-    for key, value in (("w:val", "single"), ("w:sz", "6"), ("w:space", "1"), ("w:color", "000000")):
-        bottom.set(qn(key), value)
-    borders.append(bottom)
-    ppr.append(borders)
-    return p
-
-
-def _first_cell_paragraph(cell):
-    """A fresh cell holds one empty paragraph: reuse it for the first line."""
-    return cell.paragraphs[0]
-
-
-def _cell_text(cell, text: str, size: float, *, bold=False, italic=False, align="center"):
-    p = (
-        _first_cell_paragraph(cell)
-        if not cell.paragraphs[0].runs and len(cell.paragraphs) == 1
-        else cell.add_paragraph()
-    )
-    p.alignment = {
-        "left": WD_ALIGN_PARAGRAPH.LEFT,
-        "center": WD_ALIGN_PARAGRAPH.CENTER,
-        "right": WD_ALIGN_PARAGRAPH.RIGHT,
-    }[align]
-    p.paragraph_format.space_after = Pt(0)
-    _font(p.add_run(text), size, bold=bold, italic=italic)
-    return p
-
-
-def _widths(table, widths) -> None:
-    table.autofit = False
-    for row in table.rows:
-        for cell, width in zip(row.cells, widths, strict=True):
-            cell.width = width
-
-
-def _header(doc) -> None:
-    table = doc.add_table(rows=2, cols=2)
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    _widths(table, (Cm(6.5), Cm(10.0)))
-    left, right = table.cell(0, 0), table.cell(0, 1)
-    _cell_text(left, "{{ parent_body }}", 12)
-    _cell_text(left, "{{ issuer_upper }}", 12, bold=True)
-    _rule(left, Cm(2.0), Cm(2.0))
-    _cell_text(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 12, bold=True)
-    _cell_text(right, "Độc lập - Tự do - Hạnh phúc", 13, bold=True)
-    _rule(right, Cm(2.1), Cm(2.1))
-    _cell_text(table.cell(1, 0), "Số: {{ number }}/BC-{{ abbr }}", 13)
-    _cell_text(
-        table.cell(1, 1), "{{ place }}, ngày {{ day }} tháng {{ month }} năm {{ year }}", 13, italic=True
-    )
-
-
-def _grid(doc, headers: list[tuple[str, Cm]], loop: str, cells: list[str]):
-    """A bordered table: a header row, then one row per item of `loop` (docxtpl {%tr %} rows)."""
-    table = doc.add_table(rows=4, cols=len(headers))
-    table.style = "Table Grid"
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    _widths(table, [w for _, w in headers])
-    for cell, (title, _) in zip(table.rows[0].cells, headers, strict=True):
-        _cell_text(cell, title, 11, bold=True)
-    _cell_text(table.cell(1, 0), "{%tr for r in " + loop + " %}", 11)
-    for index, (cell, text) in enumerate(zip(table.rows[2].cells, cells, strict=True)):
-        _cell_text(cell, text, 11, align="left" if index == 1 else "center")
-    _cell_text(table.cell(3, 0), "{%tr endfor %}", 11)
+def _grid(doc, columns: list[tuple[str, float, str, str]], loop: str):
+    """A bordered table: a header row (repeated on every page), then one row per item of `loop` (docxtpl {%tr %}
+    rows). `columns`: (title, width in cm, cell expression, alignment)."""
+    table = fixed_table(doc, 4, [w for _, w, _, _ in columns], style="Table Grid", margin_cm=TABLE_MARGIN_CM)
+    for cell, (title, _, _, _) in zip(table.rows[0].cells, columns, strict=True):
+        cell_text(cell, title, TABLE_PT, bold=True, pad=True)
+    header_row(table.rows[0])
+    cell_text(table.cell(1, 0), "{%tr for r in " + loop + " %}", TABLE_PT)
+    for cell, (_, _, expr, align) in zip(table.rows[2].cells, columns, strict=True):
+        cell_text(cell, expr, TABLE_PT, align=align, pad=True)
+    cant_split(table.rows[2])
+    cell_text(table.cell(3, 0), "{%tr endfor %}", TABLE_PT)
     return table
 
 
+def _header(doc) -> None:
+    left_w, right_w = HEADER_COLUMNS
+    table = fixed_table(doc, 2, HEADER_COLUMNS)
+    left, right = table.cell(0, 0), table.cell(0, 1)
+    cell_text(left, "{%p if parent_upper %}", 12)
+    cell_text(left, "{{ parent_upper }}", 12)
+    cell_text(left, "{%p endif %}", 12)
+    cell_text(left, "{{ issuer_upper }}", 12, bold=True)
+    rule(left, ISSUER_RULE_CM, left_w)
+    cell_text(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 12, bold=True)
+    cell_text(right, "Độc lập - Tự do - Hạnh phúc", 13, bold=True)
+    rule(right, MOTTO_RULE_CM, right_w)
+    cell_text(table.cell(1, 0), "Số: {{ number }}/BC-{{ symbol }}", 13)
+    cell_text(table.cell(1, 1), "{{ place }}, ngày {{ day }} tháng {{ month }} năm {{ year }}", 13, italic=True)
+
+
+def _heading(doc, text: str) -> None:
+    para(doc, text, 13, bold=True, align="justify", indent=True, before=8, keep_next=True)
+
+
+def _caption(doc, text: str) -> None:
+    para(doc, text, 12, bold=True, align="center", before=6, after=3, keep_next=True)
+
+
+CRITERION = (
+    "{% if r.rule == 'below_target' %}Thấp hơn mục tiêu {{ r.target }} ({{ r.year }})"
+    "{% elif r.rule == 'above_target' %}Cao hơn mục tiêu {{ r.target }} ({{ r.year }})"
+    "{% elif r.rule == 'down_from_previous' %}Giảm so với kỳ trước"
+    "{% elif r.rule == 'up_from_previous' %}Tăng so với kỳ trước"
+    "{% elif r.rule == 'lowest' %}Thấp nhất{% else %}Cao nhất{% endif %}"
+)
+UNITS = (
+    "{% for u in r.units %}{{ u.name }} ({{ u.value }}){% if not loop.last %}; {% endif %}{% endfor %}"
+    "{% if r.more %}; và {{ r.more }} đơn vị khác{% endif %}"
+)
+ACTION = (
+    "{% if r.kind == 'returned' %}Trả lại báo cáo"
+    "{% elif r.kind == 'extension' %}Gia hạn{% if r.new_last_day %} đến hết ngày {{ r.new_last_day }}{% endif %}"
+    "{% else %}Lý do gửi muộn{% endif %}"
+)
+
+
 def _body(doc) -> None:
-    _para(doc, "BÁO CÁO", 14, bold=True, align="center", before=12)
-    _para(doc, "{{ subject }}", 14, bold=True, align="center")
-    _rule(doc, Cm(6.0), Cm(6.0))
-    body = {"size": 13, "align": "justify", "indent": True, "before": 6}
-    _para(
+    para(doc, "BÁO CÁO", 14, bold=True, align="center", before=14)
+    para(doc, "{{ subject }}", 14, bold=True, align="center")
+    rule(doc, 3.5, TEXT_WIDTH_CM + 0.38)
+    para(
         doc,
-        "Căn cứ {{ legal.document }} ngày {{ legal.date }}, {{ legal.part }}: “{{ legal.wording }}”; "
-        "{{ issuer }} tổng hợp báo cáo kỳ {{ cycle_key }} (kỳ số liệu từ {{ period_start }} đến {{ period_end }}; "
-        "hạn theo văn bản {{ nominal_due }}, hạn thực tế hết ngày {{ effective_last_day }}"
-        "{% if moved_because %}, lùi do {{ moved_because }}{% endif %}) như sau:",
-        **body,
+        "Căn cứ {{ basis.kind }} số {{ basis.document }} ngày {{ basis.date }} ({{ basis.part }}: “{{ basis.wording }}”), "
+        "{{ issuer }} tổng hợp báo cáo kỳ {{ cycle_key }} của các đơn vị (số liệu từ ngày {{ period_start }} đến ngày "
+        "{{ period_end }}; hạn gửi báo cáo: hết ngày {{ last_day }}{% if moved_because %}, lùi do {{ moved_because }}"
+        "{% endif %}) như sau:",
+        **BODY,
     )
-    _para(doc, "1. Tình hình gửi báo cáo", 13, bold=True, align="justify", indent=True, before=6)
-    _para(
+    # 1. Reporting
+    _heading(doc, "1. Tình hình gửi báo cáo")
+    para(
         doc,
-        "Số đơn vị phải báo cáo: {{ expected }}; đã gửi báo cáo hợp lệ: {{ reported }} (đúng hạn: {{ counts.on_time }}, "
-        "trễ hạn: {{ counts.late }}); báo cáo không hợp lệ: {{ counts.invalid }}; chưa gửi: {{ counts.missing }}.",
-        **body,
+        "Số đơn vị phải báo cáo: {{ expected }}. Đã gửi báo cáo hợp lệ: {{ reported }} đơn vị ({{ reporting_rate }}), "
+        "trong đó đúng hạn {{ counts.on_time }} đơn vị ({{ on_time_rate }}), trễ hạn {{ counts.late }} đơn vị; "
+        "gửi báo cáo không hợp lệ: {{ counts.invalid }} đơn vị; chưa gửi báo cáo: {{ counts.missing }} đơn vị."
+        "{% if previous_reporting_rate %} Kỳ {{ previous_cycle_key }}: tỷ lệ gửi báo cáo {{ previous_reporting_rate }}, "
+        "tỷ lệ gửi đúng hạn {{ previous_on_time_rate }}.{% endif %}",
+        **BODY,
     )
-    _para(
+    para(doc, "{%p for g in unit_groups %}", 13)
+    para(doc, [("{{ g.label }} ({{ g.names | length }}): ", {"italic": True}), ("{{ g.names | join(', ') }}.", {})], **BODY)
+    para(doc, "{%p endfor %}", 13)
+    para(doc, "{%p if invalid_rows %}", 13)
+    para(
+        doc, "Đơn vị gửi báo cáo không hợp lệ ({{ invalid_rows | length }}), đã được thông báo lỗi để gửi lại:",
+        **BODY, keep_next=True,
+    )
+    _grid(
         doc,
-        "Tỷ lệ gửi báo cáo: {{ reporting_rate }}; tỷ lệ gửi đúng hạn: {{ on_time_rate }}"
-        "{% if previous_cycle_key and previous_reporting_rate %} (kỳ {{ previous_cycle_key }}: "
-        "{{ previous_reporting_rate }} và {{ previous_on_time_rate }}){% endif %}.",
-        **body,
+        [
+            ("STT", 1.0, "{{ r.stt }}", "center"),
+            ("Đơn vị", 5.0, "{{ r.name }}", "left"),
+            ("Nội dung chưa đạt yêu cầu", 10.5, "{{ r.reasons }}", "left"),
+        ],
+        "invalid_rows",
     )
-    _para(doc, "Đơn vị chưa gửi báo cáo: {{ missing_names or 'không có' }}.", **body)
-    _para(doc, "{%p if invalid %}", 13)
-    _para(doc, "Đơn vị gửi báo cáo không hợp lệ (cần gửi lại):", **body)
-    _para(doc, "{%p for r in invalid %}", 13)
-    _para(doc, "- {{ r.name }}: {{ r.errors }}", **body)
-    _para(doc, "{%p endfor %}", 13)
-    _para(doc, "{%p endif %}", 13)
-    _para(doc, "{%p for f in flags %}", 13)
-    _para(doc, "Lưu ý: {{ f }}", **body)
-    _para(doc, "{%p endfor %}", 13)
-    _para(
+    para(doc, "{%p endif %}", 13)
+    # 2. Indicators
+    _heading(doc, "2. Kết quả thực hiện các chỉ tiêu")
+    para(
         doc,
-        "2. Kết quả thực hiện các chỉ tiêu so với mục tiêu và kỳ trước",
-        13,
-        bold=True,
-        align="justify",
-        indent=True,
-        before=6,
+        "Số liệu tổng hợp từ {{ reported }} báo cáo hợp lệ; chỉ tiêu tỷ lệ (%) là bình quân của các đơn vị có số "
+        "liệu; mục tiêu là mốc gần nhất từ năm {{ target_year }} trở đi; chênh lệch là kỳ này trừ mục tiêu"
+        "{% if has_previous %}; tăng, giảm là kỳ này trừ kỳ {{ previous_cycle_key }}"
+        "{% elif previous_cycle_key %}; kỳ {{ previous_cycle_key }} chưa có số liệu để so sánh"
+        "{% else %}; đây là kỳ báo cáo đầu tiên nên chưa có kỳ trước để so sánh{% endif %}.",
+        **BODY,
     )
-    _para(
+    _caption(doc, "Bảng 1. Kết quả các chỉ tiêu so với mục tiêu và kỳ trước")
+    _grid(
         doc,
-        "Số tổng hợp chỉ gồm báo cáo hợp lệ; chỉ tiêu tỷ lệ (%) là bình quân các đơn vị; mục tiêu là mốc gần nhất "
-        "từ năm {{ target_year }} trở đi; chênh lệch = kỳ này − mục tiêu; tăng/giảm = kỳ này − kỳ {{ previous_cycle_key or 'trước' }}.",
-        **body,
+        [
+            ("STT", 1.0, "{{ r.stt }}", "center"),
+            ("Chỉ tiêu", 3.7, "{{ r.name }}", "left"),
+            ("Đơn vị tính", 1.4, "{{ r.measure }}", "center"),
+            ("Kỳ này", 2.4, "{{ r.value }}", "right"),
+            ("Mục tiêu", 1.7, "{{ r.target }}", "right"),
+            ("Chênh lệch", 1.5, "{{ r.gap }}", "right"),
+            ("{{ previous_label }}", 2.4, "{{ r.previous }}", "right"),
+            ("Tăng, giảm", 2.4, "{{ r.change }}", "right"),
+        ],
+        "indicator_rows",
     )
-    _para(doc, "{%p for n in notes %}", 13)
-    _para(doc, "{{ n }}", **body)
-    _para(doc, "{%p endfor %}", 13)
-    cols = [
-        "{{ r.stt }}",
-        "{{ r.name }}",
-        "{{ r.measure }}",
-        "{{ r.value }}",
-        "{{ r.target }}",
-        "{{ r.gap }}",
-        "{{ r.previous }}",
-        "{{ r.change }}",
-    ]
-    heads = [
-        ("STT", Cm(1.0)),
-        ("Chỉ tiêu", Cm(5.3)),
-        ("ĐVT", Cm(1.5)),
-        ("Kỳ này", Cm(1.9)),
-        ("Mục tiêu", Cm(1.7)),
-        ("Chênh lệch", Cm(1.7)),
-        ("Kỳ trước", Cm(1.7)),
-        ("Tăng/ giảm", Cm(1.7)),
-    ]
-    _grid(doc, heads, "indicator_rows", cols)
-    _para(doc, "3. Chi tiết theo đơn vị", 13, bold=True, align="justify", indent=True, before=6)
-    cols = [
-        "{{ r.stt }}",
-        "{{ r.unit }}",
-        "{{ r.code }}",
-        "{{ r.value }}",
-        "{{ r.target }}",
-        "{{ r.gap }}",
-        "{{ r.previous }}",
-        "{{ r.change }}",
-    ]
-    heads = [
-        ("STT", Cm(1.0)),
-        ("Đơn vị", Cm(5.0)),
-        ("Chỉ tiêu", Cm(2.6)),
-        ("Kỳ này", Cm(1.7)),
-        ("Mục tiêu", Cm(1.6)),
-        ("Chênh lệch", Cm(1.6)),
-        ("Kỳ trước", Cm(1.6)),
-        ("Tăng/ giảm", Cm(1.6)),
-    ]
-    _grid(doc, heads, "unit_rows", cols)
-    _para(doc, "Trên đây là báo cáo tổng hợp kỳ {{ cycle_key }} của {{ issuer }}./.", **body)
+    para(doc, "{%p if attention_rows %}", 13)
+    para(
+        doc,
+        "Đơn vị cần quan tâm: có số liệu thấp hơn mục tiêu, giảm so với kỳ trước, hoặc (chỉ tiêu tỷ lệ chưa có mục "
+        "tiêu) thấp nhất; mỗi chỉ tiêu nêu tối đa {{ attention_limit }} đơn vị, danh sách đầy đủ tại Phụ lục số liệu.",
+        **BODY, keep_next=True,
+    )
+    _caption(doc, "Bảng 2. Đơn vị cần quan tâm theo từng chỉ tiêu")
+    _grid(
+        doc,
+        [
+            ("STT", 1.0, "{{ r.stt }}", "center"),
+            ("Chỉ tiêu", 3.7, "{{ r.name }}", "left"),
+            ("Tiêu chí", 3.0, CRITERION, "left"),
+            ("Đơn vị (giá trị kỳ này)", 8.8, UNITS, "left"),
+        ],
+        "attention_rows",
+    )
+    para(doc, "{%p endif %}", 13)
+    # 3. Plan tasks
+    para(doc, "{%p if tasks %}", 13)
+    _heading(doc, "3. Tình hình thực hiện nhiệm vụ")
+    para(
+        doc,
+        "Theo {{ tasks.source }} ({{ tasks.table }}), các đơn vị báo cáo được giao chủ trì {{ tasks.assigned }} lượt "
+        "nhiệm vụ đến hạn báo cáo kỳ này: hoàn thành {{ tasks.completed }} ({{ tasks.rate }}), đúng tiến độ "
+        "{{ tasks.on_schedule }}, chậm tiến độ {{ tasks.behind }}, chưa triển khai {{ tasks.not_started }}"
+        "{% if tasks.not_reported %}, chưa báo cáo {{ tasks.not_reported }}{% endif %}.",
+        **BODY,
+    )
+    para(
+        doc,
+        "{% if tasks.past_due %}Có {{ tasks.past_due }} lượt nhiệm vụ đã quá thời hạn hoàn thành theo kế hoạch mà chưa "
+        "hoàn thành, của {{ tasks.past_due_units }} đơn vị chủ trì.{% else %}Không có nhiệm vụ quá thời hạn hoàn thành "
+        "theo kế hoạch mà chưa hoàn thành.{% endif %}",
+        **BODY,
+    )
+    para(doc, "{%p if tasks.rows %}", 13)
+    _caption(doc, "Bảng 3. Đơn vị có nhiều nhiệm vụ quá hạn hoặc tỷ lệ hoàn thành thấp nhất")
+    _grid(
+        doc,
+        [
+            ("STT", 1.0, "{{ r.stt }}", "center"),
+            ("Đơn vị", 5.2, "{{ r.name }}", "left"),
+            ("Nhiệm vụ chủ trì", 2.0, "{{ r.assigned }}", "right"),
+            ("Hoàn thành", 2.0, "{{ r.completed }}", "right"),
+            ("Tỷ lệ hoàn thành", 2.7, "{{ r.rate }}", "right"),
+            ("Quá hạn chưa hoàn thành", 3.6, "{{ r.past_due }}", "right"),
+        ],
+        "tasks.rows",
+    )
+    para(doc, "{%p endif %}", 13)
+    para(doc, "{%p endif %}", 13)
+    para(
+        doc,
+        "Số liệu chi tiết của từng đơn vị{% if tasks %}, ma trận nhiệm vụ và danh sách nhiệm vụ quá hạn{% endif %} "
+        "tại Phụ lục số liệu kèm theo (tệp {{ appendix_file }}){% if actions %}; việc trả lại báo cáo, gia hạn và lý do "
+        "gửi muộn trong kỳ tại Phụ lục kèm theo Báo cáo này{% endif %}.",
+        **BODY,
+    )
+    para(doc, "Trên đây là báo cáo tổng hợp kỳ {{ cycle_key }} của {{ issuer }}./.", **BODY)
 
 
 def _signature(doc) -> None:
-    table = doc.add_table(rows=1, cols=2)
-    _widths(table, (Cm(8.0), Cm(8.5)))
+    left_w, right_w = SIGNATURE_COLUMNS
+    table = fixed_table(doc, 1, SIGNATURE_COLUMNS)
     left, right = table.cell(0, 0), table.cell(0, 1)
-    _cell_text(left, "Nơi nhận:", 12, bold=True, italic=True, align="left")
-    _cell_text(left, "{%p for r in recipients %}", 11, align="left")
-    _cell_text(left, "- {{ r }};", 11, align="left")
-    _cell_text(left, "{%p endfor %}", 11, align="left")
-    _cell_text(left, "- Lưu: VT, {{ abbr }}.", 11, align="left")
-    _cell_text(right, "{%p if signer.authority %}", 13)
-    _cell_text(right, "{{ signer.authority }}", 13, bold=True)
-    _cell_text(right, "{%p endif %}", 13)
-    _cell_text(right, "{{ signer.title }}", 13, bold=True)
-    for _ in range(4):
-        _cell_text(right, " ", 13)
-    _cell_text(right, "{{ signer.name }}", 13, bold=True)
+    cell_text(left, "Nơi nhận:", 12, bold=True, italic=True, align="left")
+    cell_text(left, "{%p for r in recipients %}", 11, align="left")
+    cell_text(left, "- {{ r }};", 11, align="left")
+    cell_text(left, "{%p endfor %}", 11, align="left")
+    cell_text(left, "- Lưu: VT, {{ symbol }}.", 11, align="left")
+    cell_text(right, "{%p if signer.authority %}", 13)
+    cell_text(right, "{{ signer.authority }}", 13, bold=True)
+    cell_text(right, "{%p endif %}", 13)
+    cell_text(right, "{{ signer.title }}", 13, bold=True)
+    for _ in range(5):  # where the signer signs (and where the PDF's visible signature goes)
+        cell_text(right, " ", 13)
+    cell_text(right, "{{ signer.name }}", 13, bold=True)
+
+
+def _annex(doc) -> None:
+    """The annex of the operators' actions in the cycle (returned reports, extensions, reasons for lateness)."""
+    para(doc, "{%p if actions %}", 13)
+    p = para(doc, "", 13)
+    p.add_run().add_break(WD_BREAK.PAGE)
+    para(doc, "Phụ lục", 13, bold=True, align="center")
+    para(doc, "TRẢ LẠI BÁO CÁO, GIA HẠN VÀ LÝ DO GỬI MUỘN TRONG KỲ {{ cycle_key }}", 13, bold=True, align="center")
+    para(
+        doc, "(Kèm theo Báo cáo số {{ number }}/BC-{{ symbol }} ngày {{ date_short }} của {{ issuer }})", 13,
+        italic=True, align="center", after=6,
+    )
+    _grid(
+        doc,
+        [
+            ("STT", 1.0, "{{ r.stt }}", "center"),
+            ("Thời điểm", 2.3, "{{ r.when }}", "center"),
+            ("Đơn vị", 3.8, "{{ r.unit }}", "left"),
+            ("Nội dung", 3.0, ACTION, "left"),
+            ("Lý do", 4.0, "{{ r.reason }}", "left"),
+            ("Người thực hiện", 2.4, "{{ r.who }}", "left"),
+        ],
+        "actions",
+    )
+    para(doc, "{%p endif %}", 13)
 
 
 def build(out: Path = OUT) -> Path:
@@ -273,16 +291,19 @@ def build(out: Path = OUT) -> Path:
     normal = doc.styles["Normal"]
     normal.font.name, normal.font.size = FONT, Pt(13)
     normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), FONT)
+    normal.paragraph_format.space_after = Pt(0)
     sec = doc.sections[0]
     sec.orientation = WD_ORIENT.PORTRAIT
     sec.page_width, sec.page_height = Mm(210), Mm(297)
     sec.top_margin, sec.bottom_margin = MARGINS["top"], MARGINS["bottom"]
     sec.left_margin, sec.right_margin = MARGINS["left"], MARGINS["right"]
     sec.header_distance = sec.footer_distance = Mm(10)
+    page_numbers(sec)
     _header(doc)
     _body(doc)
-    _para(doc, "", 13)
+    para(doc, "", 13)
     _signature(doc)
+    _annex(doc)
     props = doc.core_properties
     props.author = props.last_modified_by = "bhxh.reports.docx_template"
     props.title = "Báo cáo tổng hợp"
@@ -291,20 +312,8 @@ def build(out: Path = OUT) -> Path:
     buffer = io.BytesIO()
     doc.save(buffer)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(_normalised_zip(buffer.getvalue()))
+    out.write_bytes(normalised_zip(buffer.getvalue()))
     return out
-
-
-def _normalised_zip(data: bytes) -> bytes:
-    """The same zip with fixed entry times, so two builds give the same bytes."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as dst:
-        for item in sorted(src.infolist(), key=lambda i: (i.filename != "[Content_Types].xml", i.filename)):
-            info = zipfile.ZipInfo(item.filename, date_time=FIXED.timetuple()[:6])
-            info.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(info, src.read(item.filename))
-    return buffer.getvalue()
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ It renders with templates/reports/tasks.html.j2 (sandboxed, autoescaped) and as 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from bhxh.calendar.plans.assignments import due_on, units_tasks
 from bhxh.calendar.plans.model import Plan, Task
 from bhxh.calendar.plans.task_form import COMPLETED, LEAD_SHEET, STATUSES, canonical_status
 from bhxh.calendar.units import UnitRegistry, default_registry
-from bhxh.reports.xlsx import write_xlsx
+from bhxh.reports.xlsx import Column, Sheet, write_xlsx
 from bhxh.templating import environment
 
 NOT_REPORTED = "Chưa báo cáo"
@@ -229,32 +230,38 @@ def render_html(cons: TaskConsolidation, template: str = "reports/tasks.html.j2"
     return environment().get_template(template).render(**report_context(cons))
 
 
-def _date(value) -> str:
-    return f"{value:%d/%m/%Y}" if isinstance(value, dt.date) else ""
-
-
 def _num(value):
     value = _nan_to_none(value)
     return round(float(value), 1) if value is not None else None
 
 
-def xlsx_sheets(cons: TaskConsolidation) -> dict[str, tuple[list[str], list[list]]]:
+def xlsx_sheets(cons: TaskConsolidation) -> dict[str, Sheet]:
     """The consolidated task view as sheets for bhxh.reports.xlsx.write_xlsx (or to merge into a cycle's workbook)."""
     by_id = {t.id: t for t in cons.plan.tasks}
-    matrix = (
-        ["Mã nhiệm vụ", "Nội dung nhiệm vụ", "Chủ trì (theo kế hoạch)"] + [f"{cons.unit_names[u]} ({u})" for u in cons.units],
+    text, count, pct = "text", "int", "percent"
+    unit_columns = [Column(f"{cons.unit_names[u]} ({u})", text, 16) for u in cons.units]
+    matrix = Sheet(
+        [Column("Mã nhiệm vụ", text, 12), Column("Nội dung nhiệm vụ", text, 50), Column("Chủ trì (theo kế hoạch)", text, 18),
+         *unit_columns],
         [
             [tid, by_id[tid].title, by_id[tid].lead_text or ""] + [_nan_to_none(v) or "" for v in row]
             for tid, row in zip(cons.matrix.index, cons.matrix.reindex(columns=cons.units).to_numpy(dtype=object), strict=True)
         ],
+        freeze="D2",
+        fit_width=max(1, math.ceil(len(cons.units) / 12)),  # a dozen units a page across, the tasks repeated
+        repeat_columns="A:B",
     )
-    past_due = (
-        ["Mã nhiệm vụ", "Nội dung nhiệm vụ", "Thời gian hoàn thành", "Hạn", "Đơn vị chủ trì", "Mã đơn vị", "Tình trạng"],
-        [[r["task_id"], r["title"], r["timing_text"] or "", _date(r["due"]), r["lead_name"], r["lead"], r["status"]] for r in _records(cons.past_due)],
+    past_due = Sheet(
+        [Column("Mã nhiệm vụ", text), Column("Nội dung nhiệm vụ", text, 50), Column("Thời gian hoàn thành", text),
+         Column("Hạn", "date"), Column("Đơn vị chủ trì", text), Column("Mã đơn vị", text), Column("Tình trạng", text)],
+        [[r["task_id"], r["title"], r["timing_text"] or "", r["due"], r["lead_name"], r["lead"], r["status"]]
+         for r in _records(cons.past_due)],
     )
-    unit_header = ["Mã đơn vị", "Tên đơn vị", "Đã báo cáo", "Số nhiệm vụ chủ trì", *STATUSES, "Tỷ lệ hoàn thành (%)"]
+    unit_columns = [Column("Mã đơn vị", text), Column("Tên đơn vị", text), Column("Đã báo cáo", text),
+                    Column("Số nhiệm vụ chủ trì", count), *(Column(s, count) for s in STATUSES),
+                    Column("Tỷ lệ hoàn thành (%)", pct)]
     if cons.previous_rates is not None:
-        unit_header += ["Tỷ lệ kỳ trước (%)", "Thay đổi (điểm %)"]
+        unit_columns += [Column("Tỷ lệ kỳ trước (%)", pct), Column("Thay đổi (điểm %)", pct)]
     unit_rows = []
     for r in _records(cons.unit_rates):
         row = [r["unit"], r["name"], "Có" if r["reported"] else "Không", r["assigned"]]
@@ -262,14 +269,21 @@ def xlsx_sheets(cons: TaskConsolidation) -> dict[str, tuple[list[str], list[list
         if cons.previous_rates is not None:
             row += [_num(r["rate_before"]), _num(r["change"])]
         unit_rows.append(row)
-    objectives = (
-        ["Mục tiêu / phần", "Nội dung", "Số lượt giao chủ trì", "Hoàn thành", "Tỷ lệ hoàn thành (%)"],
+    objectives = Sheet(
+        [Column("Mục tiêu / phần", text), Column("Nội dung", text, 50), Column("Số lượt giao chủ trì", count),
+         Column("Hoàn thành", count), Column("Tỷ lệ hoàn thành (%)", pct)],
         [[r["objective"], r["title"], r["assigned"], r["completed"], _num(r["rate"])] for r in _records(cons.objective_rates)],
     )
-    sheets = {SHEETS["matrix"]: matrix, SHEETS["past_due"]: past_due, SHEETS["units"]: (unit_header, unit_rows), SHEETS["objectives"]: objectives}
+    sheets = {
+        SHEETS["matrix"]: matrix,
+        SHEETS["past_due"]: past_due,
+        SHEETS["units"]: Sheet(unit_columns, unit_rows, freeze="C2"),
+        SHEETS["objectives"]: objectives,
+    }
     if cons.previous_rates is not None:
-        sheets[SHEETS["changes"]] = (
-            ["Mã nhiệm vụ", "Mã đơn vị", "Tên đơn vị", "Kỳ trước", "Kỳ này"],
+        sheets[SHEETS["changes"]] = Sheet(
+            [Column("Mã nhiệm vụ", text), Column("Mã đơn vị", text), Column("Tên đơn vị", text), Column("Kỳ trước", text),
+             Column("Kỳ này", text)],
             [[r["task_id"], r["unit"], cons.unit_names.get(r["unit"], r["unit"]), r["before"], r["now"]] for r in _records(cons.changes)],
         )
     return sheets

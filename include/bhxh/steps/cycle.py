@@ -69,10 +69,12 @@ def validate_unit(
     else:
         counted, errors = None, []
         for sub in subs:
+            content = None
             if revalidate or sub.status not in ("accepted", "rejected"):
+                content = session.get(StoredFile, sub.sha256).content  # None: refused unread, over the size limit
+            if content is not None:
                 from bhxh.intake.submission import check_content
 
-                content = session.get(StoredFile, sub.sha256).content
                 _parsed, found, _ = check_content(
                     content, sub.original_name, catalogue=catalogue, registry=registry, expect_obligation=ob.id, expect_cycle=cycle.key
                 )
@@ -154,14 +156,19 @@ def validate_batch(obligation_id: str, cycle_key: str, units: list[dict], store_
     return out
 
 
-def consolidate_cycle(obligation_id: str, cycle_key: str, store_url: str, out_dir: Path) -> tuple[dict[str, str], dict]:
-    """The consolidated report (HTML, XLSX, DOCX) from the store, valid submissions only, compared with the
-    targets and the previous cycle: (the files' paths, the consolidated data's summary for the asset event)."""
+def consolidate_cycle(
+    obligation_id: str, cycle_key: str, store_url: str, out_dir: Path, documents: Mapping | None = None,
+    log: Callable[[str], None] = print,
+) -> tuple[dict[str, str], dict]:
+    """The consolidated report (HTML, XLSX, DOCX, PDF) from the store, valid submissions only, compared with the
+    targets and the previous cycle: (the files' paths, the consolidated data's summary for the asset event).
+    `documents`: the issuer and signing settings (dags/common/wiring.py document_settings); `log` gets what was
+    issued and whether the PDF is signed."""
     plan = plan_cycle(obligation_id, cycle_key)
     with session_factory(store_url)() as session:
         cons = consolidate(session, plan)
         comparison = compare(session, cons)
-    paths = render_reports(cons, out_dir, comparison)
+    paths = render_reports(cons, out_dir, comparison, settings=documents, log=log)
     extra = {"obligation": obligation_id, "cycle": plan.cycle.key, "expected": cons.expected, **cons.counts}
     return paths, extra
 

@@ -9,9 +9,14 @@ import datetime as dt
 from collections.abc import Iterator
 
 from bhxh.calendar.catalogue import dag_id_for, default_catalogue, feeders_of
+from bhxh.calendar.cycles import dated_vi
+from bhxh.calendar.expected import cooperating_name, last_known_name
 from bhxh.calendar.obligations import Obligation
+from bhxh.calendar.remarks import cycle_remarks
+from bhxh.calendar.units import GROUP_VI, default_registry
+from bhxh.templating import render
 
-__all__ = ["dag_id_for", "doc_md", "feeders", "first_interval_start", "obligations"]
+__all__ = ["dag_id_for", "doc_md", "feeders", "first_interval_start", "obligations", "recipient_name"]
 
 
 def obligations() -> Iterator[Obligation]:
@@ -28,29 +33,38 @@ def first_interval_start(obligation_id: str) -> dt.datetime:
     return default_catalogue().cycles(obligation_id)[0].interval_start
 
 
-def doc_md(ob: Obligation) -> str:
-    """The DAG's documentation in the UI: title, legal basis with its wording, who reports, the next cycles."""
-    cycles = [c for c in default_catalogue().cycles(ob.id) if c.due_at.date() >= dt.date.today()][:3]
-    upcoming = "\n".join(
-        f"| {c.key} | {c.period_start:%d/%m/%Y} – {c.period_end:%d/%m/%Y} | {c.nominal_due:%d/%m/%Y} | "
-        f"{c.effective_last_day:%d/%m/%Y}{' (' + c.moved_because + ')' if c.moved_because else ''} |"
-        for c in cycles
+def recipient_name(ob: Obligation, day: dt.date | None = None) -> str:
+    """Who receives the obligation's reports, by name on `day` (default today): its successor if it ceased, else
+    its last known name; never its code (for texts such as the approval request)."""
+    registry, day = default_registry(), day or dt.date.today()
+    unit = registry.successor_on(ob.recipient, day)
+    return unit.name_on(day) if unit else last_known_name(registry.get(ob.recipient), day)
+
+
+def doc_md(ob: Obligation, today: dt.date | None = None) -> str:
+    """The DAG's documentation in the UI (templates/dags/obligation_doc.md.j2): title, legal basis with its
+    wording (and the later rows of its plan), who reports and receives by name, the interpretations, the next
+    cycles with each effective deadline beside its own weekday and what to know about it (the day it moved from,
+    the other reading of "vào tháng M", a cut-off moved by Điều 8 khoản 5, a date that hangs on a pending day
+    off). `today` (default: today) chooses the cycles shown."""
+    catalogue, registry = default_catalogue(), default_registry()
+    today = today or dt.date.today()
+    cycles = [c for c in catalogue.cycles(ob.id) if c.due_at.date() >= today][:3]
+    if not cycles:
+        cycles = catalogue.cycles(ob.id)[-1:]  # an obligation whose cycles are over (a one-off) shows its last one
+    day = cycles[0].effective_last_day if cycles else today
+    rows = [{"cycle": c, "remarks": cycle_remarks(ob, c)} for c in cycles]
+    ceased = registry.successor_on(ob.recipient, day) is None
+    return render(
+        "dags/obligation_doc.md.j2",
+        ob=ob,
+        variants=ob.variants,
+        reporters=[GROUP_VI.get(g, g) for g in ob.reporters.groups]
+        + [last_known_name(registry.get(u), day) for u in ob.reporters.units],
+        recipient=recipient_name(ob, day),
+        recipient_ceased=ceased,
+        also_to=[cooperating_name(u, day, registry) for u in ob.also_to],
+        cooperating=[cooperating_name(u, day, registry) for u in ob.cooperating],
+        rows=rows,
+        dated=dated_vi,
     )
-    lb = ob.legal_basis
-    return f"""### {ob.title_vi}
-*{ob.title_en}*
-
-**Căn cứ / Legal basis:** {lb.document} ngày {lb.date:%d/%m/%Y}, {lb.part}
-
-> {lb.wording}
-
-**Đơn vị báo cáo:** {", ".join(ob.reporters.groups + ob.reporters.units)} — **nhận:** `{ob.recipient}`
-
-{"**Kỳ báo cáo (diễn giải):** " + ob.period.interpretation if ob.period.interpretation else ""}
-
-| Kỳ | Kỳ số liệu | Hạn theo văn bản | Hạn thực tế (hết ngày) |
-|---|---|---|---|
-{upcoming or "| — | — | — | — |"}
-
-Chạy lại một đơn vị: xóa (Clear) đúng ô của đơn vị đó trong lưới; kỳ khác: Trigger với tham số `cycle`.
-"""

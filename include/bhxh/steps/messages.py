@@ -44,7 +44,7 @@ def cycle_messages(cons: Consolidated, report_paths: dict[str, str]) -> list[Mes
                     ob.id, cycle.key, plan.recipient.id, "consolidated", "email", plan.recipient.email,
                     render("email/consolidated.subject.j2", **ctx).strip(), render("email/consolidated.html.j2", **ctx),
                     body_format="html",
-                    attachments=tuple(report_paths[k] for k in ("xlsx", "docx", "html") if k in report_paths),
+                    attachments=tuple(report_paths[k] for k in ("pdf", "xlsx", "docx", "html") if k in report_paths),
                 )
             )
         if plan.recipient.chat:

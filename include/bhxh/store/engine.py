@@ -12,12 +12,20 @@ from sqlalchemy import (
     create_engine,
     event,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import sessionmaker
 
 from bhxh import PROJECT_ROOT
 
 DEFAULT_URL_ENV = "BHXH_STORE_URL"
+
+# A store that accepts connections but never answers, or a table locked by someone else, must not hold an
+# ingest (or a task) for ever: it gives up well within 10 s and says the store is unavailable. Settings in the
+# URL's query (e.g. ?connect_timeout=2) win over these.
+CONNECT_TIMEOUT_S = 4  # PostgreSQL: the whole connection set-up, per address tried
+STATEMENT_TIMEOUT_MS = 8_000  # PostgreSQL: one statement (server side)
+LOCK_TIMEOUT_MS = 5_000  # PostgreSQL: waiting for a lock
+SQLITE_BUSY_MS = 5_000  # SQLite: waiting for another writer
 
 
 def default_url(project_root: Path | None = None) -> str:
@@ -36,14 +44,23 @@ _ENGINES: dict[str, Engine] = {}
 def get_engine(url: str | None = None) -> Engine:
     url = url or default_url()
     if url not in _ENGINES:
-        engine = create_engine(url, future=True, pool_pre_ping=True)
+        parsed = make_url(url)
+        connect_args: dict = {}
+        if parsed.get_backend_name() == "postgresql":
+            if "connect_timeout" not in parsed.query:
+                connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
+            if "options" not in parsed.query:
+                connect_args["options"] = f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={LOCK_TIMEOUT_MS}"
+        elif parsed.get_backend_name() == "sqlite" and "timeout" not in parsed.query:
+            connect_args["timeout"] = SQLITE_BUSY_MS / 1000
+        engine = create_engine(url, future=True, pool_pre_ping=True, connect_args=connect_args)
         if engine.dialect.name == "sqlite":
 
             @event.listens_for(engine, "connect")
             def _sqlite_pragmas(dbapi_conn, _record):  # several Airflow task processes write at once
                 cur = dbapi_conn.cursor()
                 cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA busy_timeout=30000")
+                cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
                 cur.execute("PRAGMA foreign_keys=ON")
                 cur.close()
 

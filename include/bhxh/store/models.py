@@ -49,12 +49,16 @@ class Base(DeclarativeBase):
 
 
 class StoredFile(Base):
-    """The bytes of a file exactly as a unit sent it, kept once per checksum."""
+    """The bytes of a file exactly as a unit sent it, kept once per checksum.
+
+    `content` is empty (NULL) for a file refused before it was read, over the size limit: its checksum and
+    size are kept, its bytes are not.
+    """
 
     __tablename__ = "stored_files"
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     size: Mapped[int] = mapped_column(Integer)
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class Submission(Base):
@@ -76,7 +80,8 @@ class Submission(Base):
     status: Mapped[str] = mapped_column(String(16))  # accepted | rejected
     late: Mapped[bool | None] = mapped_column(Boolean)
     data: Mapped[dict | None] = mapped_column(JSON)  # the validated rows, as plain JSON
-    errors: Mapped[list | None] = mapped_column(JSON)
+    errors: Mapped[list | None] = mapped_column(JSON)  # the first MAX_PROBLEMS problems and one that counts the rest
+    error_count: Mapped[int | None] = mapped_column(Integer)  # every problem found (NULL before 0003)
     # The signed report sent with the appendix (issue 17, migration 0005): part of what makes a version, so the
     # same appendix sent again with a newly signed document is a new version; "" when none came with it.
     document_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")

@@ -146,7 +146,7 @@ def _fill_timing(p: Parsed, t: Task) -> None:
     if timing is None:
         p.flag(t.id, "timing", t.timing_text, "không đọc được thời gian / completion time not understood")
         return
-    t.due, t.recurrence, t.due_month = timing.due, timing.recurrence, timing.due_month
+    t.due, t.starts, t.recurrence, t.due_month = timing.due, timing.starts, timing.recurrence, timing.due_month
 
 
 def _starts(text: str, words: tuple[str, ...]) -> bool:
@@ -379,7 +379,11 @@ def _cells_001(text: str) -> list[str]:
 def parse_cchc(p: Parsed, text: str, resolver: UnitResolver) -> None:
     body = _body_objectives(text)
     cells = _cells_001(text)
+    # A "1. Đến năm 2025 / 2. Đến năm 2030" heading applies to the objectives under it until the reform area
+    # changes: the sections printed without a heading of their own (tổ chức bộ máy, chế độ công vụ, chỉ đạo)
+    # belong to the whole 2021-2030 plan (horizon None), not to the heading of the area above them.
     horizon: str | None = None
+    fresh_heading = False
     area: str | None = None
     objective: Task | None = None
     task: Task | None = None
@@ -394,12 +398,16 @@ def parse_cchc(p: Parsed, text: str, resolver: UnitResolver) -> None:
         return n
 
     def new_objective(title: str, printed: str | None) -> Task:
-        nonlocal area
+        nonlocal area, horizon, fresh_heading
         found, score = _area_of(title, body)
         matched = found is not None and score >= 0.3
-        area = found if matched else DIRECTION_AREA
+        new_area = found if matched else DIRECTION_AREA
+        if new_area != area and not fresh_heading:
+            horizon = None
+        area, fresh_heading = new_area, False
         n = next_number(f"{area}.{horizon}", printed)
-        obj = p.task(id=f"{area}.{horizon}.{n}", kind="objective", title=title, horizon=horizon)
+        prefix = f"{area}.{horizon}" if horizon else area
+        obj = p.task(id=f"{prefix}.{n}", kind="objective", title=title, horizon=horizon)
         if not matched:
             p.flag(
                 obj.id,
@@ -436,7 +444,7 @@ def parse_cchc(p: Parsed, text: str, resolver: UnitResolver) -> None:
     while i < len(cells):
         c = cells[i]
         if m := _HORIZON.match(c):
-            horizon = m.group(1)
+            horizon, fresh_heading = m.group(1), True
             i += 1
             continue
         m = _LABEL.match(c)
@@ -597,6 +605,7 @@ def read_overrides(path: Path) -> list[dict[str, Any]]:
 # Setting one of these fields settles the review items of the field on the right.
 _SETTLES = {
     "due": "timing",
+    "starts": "timing",
     "due_month": "timing",
     "recurrence": "timing",
     "timing_text": "timing",
@@ -625,7 +634,7 @@ def apply_overrides(parsed: dict[str, Parsed], overrides: list[dict[str, Any]]) 
                     f"overrides.yaml: field '{name}' cannot be overridden",
                     code="plan_overrides",
                 )
-            if name == "due" and value is not None and not isinstance(value, dt.date):
+            if name in ("due", "starts") and value is not None and not isinstance(value, dt.date):
                 value = dt.date.fromisoformat(str(value))
             setattr(target, name, value)
         settles = set(e.get("settles") or [])

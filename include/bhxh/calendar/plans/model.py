@@ -45,6 +45,7 @@ class Task:
     product: str | None = None
     timing_text: str | None = None
     due: dt.date | None = None
+    starts: dt.date | None = None  # "kể từ ngày 01/10/2019": from when the change applies (not a due date)
     due_month: int | None = None
     recurrence: str | None = None
     funding: str | None = None
@@ -76,16 +77,17 @@ class Task:
                 code="plan_record",
             )
         values = dict(data)
-        due = values.get("due")
-        if isinstance(due, str):
-            try:
-                values["due"] = dt.date.fromisoformat(due)
-            except ValueError as exc:
-                raise DataFileError(
-                    f"{where}: hạn '{due}' của {data['id']} không phải ngày ISO",
-                    f"{where}: due '{due}' of {data['id']} is not an ISO date",
-                    code="plan_record",
-                ) from exc
+        for key in ("due", "starts"):
+            day = values.get(key)
+            if isinstance(day, str):
+                try:
+                    values[key] = dt.date.fromisoformat(day)
+                except ValueError as exc:
+                    raise DataFileError(
+                        f"{where}: ngày '{day}' ({key}) của {data['id']} không phải ngày ISO",
+                        f"{where}: {key} '{day}' of {data['id']} is not an ISO date",
+                        code="plan_record",
+                    ) from exc
         if values.get("kind") not in KINDS or values.get("recurrence") not in RECURRENCES:
             raise DataFileError(
                 f"{where}: loại hoặc chu kỳ không hợp lệ ở {data['id']}",
@@ -212,7 +214,8 @@ def _default_plans() -> dict[str, Plan]:
 def timed_reports(plans: dict[str, Plan] | None = None) -> list[Task]:
     """Tasks whose product is itself a report ("Báo cáo ...") due in a given month, for the calendar.
 
-    E.g. 3035/KH-BHXH, tài chính công: "Báo cáo Thủ tướng Chính phủ ..." led by Vụ TCKT, "Tháng 11 hằng năm".
+    E.g. 3035/KH-BHXH, tài chính công, Mục tiêu 3 (paying benefits without cash): "Báo cáo Thủ tướng Chính phủ
+    tình hình thực hiện" led by Vụ TCKT, "Tháng 11 hằng năm".
     """
     from bhxh.calendar.plans.text import base
 
@@ -240,28 +243,84 @@ def find_task(task_id: str, plan_id: str | None = None, plans: dict[str, Plan] |
     return found[0]
 
 
+# The reform areas of 3035/KH-BHXH's table (ids `<area>.<horizon>.<objective>.<task>.<activity>`), as its part
+# II.2 names them.
+AREA_VI = {
+    "tthc": "cải cách thủ tục hành chính",
+    "to_chuc_bo_may": "cải cách tổ chức bộ máy",
+    "cong_vu": "cải cách chế độ công vụ",
+    "tai_chinh_cong": "cải cách tài chính công",
+    "chinh_phu_so": "xây dựng và phát triển Chính phủ điện tử, Chính phủ số",
+    "chi_dao": "chỉ đạo, điều hành",
+}
+HORIZON_HEADING = {"2025": "1. Đến năm 2025", "2030": "2. Đến năm 2030"}
+LABELS = ("Mục tiêu", "Nhiệm vụ", "Hoạt động")
+
+
+def task_place(plan: Plan, task: Task) -> str:
+    """Where a row sits in its plan's table, in words: 'Phụ lục "...", cải cách tài chính công, "1. Đến năm
+    2025", Mục tiêu 3, Nhiệm vụ 1, Hoạt động 8 (tai_chinh_cong.2025.3.1.8)'. The quoted parts are printed so in
+    the seed (the table's title in capitals, the horizon heading)."""
+    parts = [f'Phụ lục "{plan.table.upper()}"']
+    segs = task.id.split(".")
+    if segs[0] in AREA_VI:
+        parts.append(AREA_VI[segs[0]])
+        segs = segs[1:]
+        if segs and segs[0] in HORIZON_HEADING:
+            parts.append(f'"{HORIZON_HEADING[segs[0]]}"')
+            segs = segs[1:]
+        parts += [f"{label} {n}" for label, n in zip(LABELS, segs, strict=False)]
+    return f"{', '.join(parts)} ({task.id})"
+
+
+def objective_of_task(plan: Plan, task: Task) -> Task | None:
+    """The objective row ("Mục tiêu") a task or activity sits under, if the plan has objectives."""
+    seen: set[str] = set()
+    current: Task | None = task
+    while current is not None and current.parent and current.parent not in seen:
+        seen.add(current.parent)
+        try:
+            current = plan.get(current.parent)
+        except KeyError:
+            return None
+        if current.kind == "objective":
+            return current
+    return None
+
+
+def row_wording(task: Task) -> str:
+    """A row's cells as the seed writes them (content, product, lead, cooperating, time), joined by " | "."""
+    return " | ".join(v for v in (task.title, task.product, task.lead_text, task.cooperating_text, task.timing_text) if v)
+
+
 def obligation_fields(plan: Plan, task: Task) -> dict[str, Any]:
-    """What a calendar obligation takes from a timed report of a plan (`from_plan_task` in the catalogue):
-    who reports (the lead), the deadline ("Tháng 11 hằng năm" -> during November, yearly) and the legal basis
-    (the plan, the row, its wording as written). Raises DataFileError if the task is not a dated recurring one."""
-    if task.recurrence != "yearly" or task.due_month is None or not task.lead or task.lead.startswith("group:"):
+    """What a calendar obligation takes from a timed report of a plan (`from_plan_task` in the catalogue): who
+    reports (the lead), who cooperates, the legal basis (the plan, the row, its cells as written, joined by " | ",
+    and the objective it serves) and, when the row says "Tháng M hằng năm", the deadline (during month M,
+    yearly). A row with another timing ("Hằng năm và kết thúc giai đoạn 3 năm") gives no deadline: the catalogue
+    then types `recurrence` and `deadline`, marked as an interpretation. Raises DataFileError if the row has no
+    single lead."""
+    if not task.lead or task.lead.startswith("group:"):
         raise DataFileError(
-            f"Nhiệm vụ {task.id} ({plan.source}) không có người chủ trì và thời hạn 'Tháng M hằng năm' để đưa vào lịch báo cáo",
-            f"Task {task.id} ({plan.source}) has no single lead and 'Tháng M hằng năm' timing to put in the calendar",
+            f"Nhiệm vụ {task.id} ({plan.source}) không có một đơn vị chủ trì để đưa vào lịch báo cáo",
+            f"Task {task.id} ({plan.source}) has no single lead to put in the calendar",
             code="plan_task",
         )
-    wording = " | ".join(
-        v for v in (task.title, task.product, task.lead_text, task.cooperating_text, task.timing_text) if v
-    )
-    return {
+    wording = row_wording(task)
+    objective = objective_of_task(plan, task)
+    fields: dict[str, Any] = {
         "legal_basis": {
             "document": plan.source,
             "date": plan.issued,
-            "part": f"Phụ lục \"{plan.table}\", nhiệm vụ {task.id}",
+            "part": task_place(plan, task),
             "wording": wording,
+            "context": objective.title if objective else None,
         },
         "reporters": {"units": [task.lead, *task.co_leads]},
         "department": task.lead,
-        "recurrence": "yearly",
-        "deadline": {"rule": "during_month", "month": task.due_month, "year_offset": 0},
+        "cooperating": list(task.cooperating),
     }
+    if task.recurrence == "yearly" and task.due_month is not None:
+        fields["recurrence"] = "yearly"
+        fields["deadline"] = {"rule": "during_month", "month": task.due_month, "year_offset": 0}
+    return fields

@@ -1,20 +1,23 @@
 """Reading the completion-time wording of a plan task ("Quý II/2019", "Hằng năm", "Tháng 11 hằng năm", ...).
 
-`parse_timing(text)` returns a `Timing` (due date, recurrence, due month) or None when the wording is not one
-of the forms below; the importer then lists the task in review.yaml for a person to settle.
+`parse_timing(text)` returns a `Timing` (due date, start date, recurrence, due month) or None when the wording
+is not one of the forms below; the importer then lists the task in review.yaml for a person to settle.
 
-| wording                              | due          | recurrence  | due_month |
-|--------------------------------------|--------------|-------------|-----------|
-| Quý I..IV/YYYY                        | quarter end  |             |           |
-| Năm YYYY                             | 31/12/YYYY   |             |           |
-| Tháng M/YYYY                         | month end    |             |           |
-| Giai đoạn YYYY-YYYY                   | 31/12 of end |             |           |
-| kể từ ngày DD/MM/YYYY (a milestone)  | that day     |             |           |
-| Hằng năm                             |              | yearly      |           |
-| Tháng M hằng năm                     |              | yearly      | M         |
-| Hằng năm (định kỳ 6 tháng/lần)       |              | half-yearly |           |
-| Hằng quý                             |              | quarterly   |           |
-| Thường xuyên                         |              | continuous  |           |
+| wording                              | due          | starts      | recurrence  | due_month |
+|--------------------------------------|--------------|-------------|-------------|-----------|
+| Quý I..IV/YYYY                        | quarter end  |             |             |           |
+| Năm YYYY                             | 31/12/YYYY   |             |             |           |
+| Tháng M/YYYY                         | month end    |             |             |           |
+| Giai đoạn YYYY-YYYY                   | 31/12 of end |             |             |           |
+| kể từ ngày DD/MM/YYYY                |              | that day    |             |           |
+| Hằng năm                             |              |             | yearly      |           |
+| Tháng M hằng năm                     |              |             | yearly      | M         |
+| Hằng năm (định kỳ 6 tháng/lần)       |              |             | half-yearly |           |
+| Hằng quý                             |              |             | quarterly   |           |
+| Thường xuyên                         |              |             | continuous  |           |
+
+"kể từ ngày 01/10/2019" says from when a change applies ("Thí điểm ... kể từ ngày 01/10/2019"), not by when
+something is due: it is a start date, and the task has no due date.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
 @dataclass(frozen=True)
 class Timing:
     due: dt.date | None = None
+    starts: dt.date | None = None
     recurrence: str | None = None
     due_month: int | None = None
 
@@ -65,7 +69,7 @@ def parse_timing(text: str | None) -> Timing | None:
         return Timing(due=dt.date(int(m.group(2)), 12, 31))
     if m := re.fullmatch(r"(?:ke )?tu ngay (\d{1,2})/(\d{1,2})/(\d{4})", t):
         try:
-            return Timing(due=dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1))))
+            return Timing(starts=dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1))))
         except ValueError:
             return None
     if t in ("hang nam", "hang nam."):

@@ -2,14 +2,14 @@
 portal key versions
 
 Revision ID: 0005
-Revises: 0002 (the lead re-points it after 0003 and 0004 at merge)
+Revises: 0003 (the lead re-points it after 0004 at merge)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
