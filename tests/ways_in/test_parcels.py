@@ -152,3 +152,16 @@ def test_an_invalid_appendix_is_rejected_by_the_intake_with_its_errors(store, pk
                        mail("<bad@x>#i"), roots=pki.roots, verify_sender=lambda u: True)
     assert outcome.state == "stored" and outcome.result.status == "rejected"
     assert outcome.result.errors and all(e.code != "signature_valid" for e in outcome.result.errors)
+
+
+def test_an_appendix_over_the_limit_is_refused_and_its_content_not_kept(store, pki):
+    from bhxh.intake.reading import MAX_FILE_BYTES
+
+    _url, maker = store
+    big = IncomingFile.of(f"{OB}__{CYCLE}__bhxh_tinh_yen_bai.csv", b"a;b\n" * (MAX_FILE_BYTES // 4 + 1))
+    with maker() as session, session.begin():
+        outcome = take(session, [big, IncomingFile.of("bc.pdf", pki.signed)], mail("<big@x>#z"), roots=pki.roots, verify_sender=lambda u: True)
+    assert outcome.result.status == "rejected" and [e.code for e in outcome.result.errors] == ["file_too_large"]
+    with maker() as session:
+        assert session.get(StoredFile, big.sha256).content is None  # its name, size and checksum only
+        assert {f.role: f.kept for f in session.scalars(select(ParcelFile))} == {"appendix": False, "document": True}

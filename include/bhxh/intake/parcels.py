@@ -31,6 +31,7 @@ from bhxh.calendar.cycles import TZ
 from bhxh.calendar.forms import FILENAME_RE, file_name
 from bhxh.calendar.units import UnitRegistry, default_registry
 from bhxh.intake.problems import Problem
+from bhxh.intake.reading import MAX_FILE_BYTES, too_large
 from bhxh.intake.signatures import (
     ABSENT,
     MAX_DOCUMENT_BYTES,
@@ -38,7 +39,7 @@ from bhxh.intake.signatures import (
     check_document,
     signature_problems,
 )
-from bhxh.intake.submission import IngestResult, check_submission, ingest
+from bhxh.intake.submission import IngestResult, check_submission, ingest, ingest_refused
 from bhxh.store.engine import utcnow
 from bhxh.store.models import Parcel, ParcelFile, StoredFile
 
@@ -261,6 +262,9 @@ def take(
     appendix, document = sorted_.appendix, sorted_.document
     assert appendix is not None
     name = filing_name(appendix, delivery)
+    if appendix.size > MAX_FILE_BYTES:  # as the inbox does: its name, size and checksum kept, never its content
+        result = ingest_refused(session, name, appendix.size, appendix.sha256, delivery.received_at, too_large(appendix.size))
+        return _record(session, delivery, sorted_, "stored", keep=True, result=result)
     filed = filed_for(appendix, name, catalogue, registry)
     ob = catalogue.obligations.get(filed["obligation"] or "")
     policy = ob.signature if ob else "recommended"
@@ -325,7 +329,8 @@ def _record(session: Session, delivery: Delivery, sorted_: Sorted, state: str, *
         parcel.receipt_number = f"BN{delivery.received_at.astimezone(TZ):%Y}-{parcel.id:06d}"
     kept_roles = ("appendix", "document") if keep else ()
     for line, incoming in _lines_with_files(sorted_):
-        kept = line.role in kept_roles and not (line.role == "document" and line.size > MAX_DOCUMENT_BYTES)
+        limit = MAX_DOCUMENT_BYTES if line.role == "document" else MAX_FILE_BYTES
+        kept = line.role in kept_roles and line.size <= limit
         if kept and session.get(StoredFile, line.sha256) is None:
             session.add(StoredFile(sha256=line.sha256, size=line.size, content=incoming.content))
         session.add(ParcelFile(parcel_id=parcel.id, role=line.role, kind=line.kind, name=line.name[:255], size=line.size,

@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bhxh import PROJECT_ROOT
+from bhxh.intake.limits import MAX_FILE_BYTES
 from bhxh.intake.problems import Problem, problem
 
 CHECK_SECONDS = 20.0  # a genuine report of a few pages validates in well under a second
-MAX_DOCUMENT_BYTES = 10 * 1024 * 1024  # the intake's limit for any file (bhxh.intake.reading.MAX_FILE_BYTES)
+MAX_DOCUMENT_BYTES = MAX_FILE_BYTES  # the intake's limit for any file
 MAX_SIGNATURES = 20
 POLICIES = ("required", "recommended", "not_asked")
 
