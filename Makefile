@@ -5,7 +5,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed
 ENV := source scripts/airflow_env.sh &&
 
-.PHONY: demo test test-fast services browser docs bench lint up calendar install clean ingest templates plans
+.PHONY: demo test test-fast services browser docs bench lint up calendar install clean ingest templates plans dovecot portal portal-link pull-mail
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Cần Python 3.11 ($(PYTHON)) / Python 3.11 is required"; exit 1; }
@@ -25,11 +25,11 @@ lint: $(STAMP)
 	cd include && ../$(VENV)/bin/lint-imports ../pyproject.toml
 
 # Everything, slow suites (Celery topology, browser, drills) included: this is what CI runs.
-test: $(STAMP) lint services browser docs
+test: $(STAMP) lint services browser docs dovecot
 	$(ENV) python -m pytest -q
 
 # Without the slow suites, for a quick check while working.
-test-fast: $(STAMP) lint services docs
+test-fast: $(STAMP) lint services docs dovecot
 	$(ENV) python -m pytest -q -m "not slow"
 
 calendar: $(STAMP)
@@ -71,6 +71,20 @@ browser:
 docs:
 	@bash scripts/install_docs.sh
 
+# Debian's Dovecot for the mailbox tests (each starts its own throw-away server on loopback).
+dovecot:
+	@bash scripts/install_dovecot.sh
+
 # Benchmarks (ratios to Airflow's own floor, one run each): out/bench/results.json, docs/performance.md.
 bench: $(STAMP)
 	$(ENV) python scripts/bench.py $(if $(QUICK),--quick)
+
+# The unit portal alone (127.0.0.1:8090 unless BHXH_PORTAL_PORT), a unit's personal link, the mailbox by hand.
+portal: $(STAMP)
+	$(ENV) python -m bhxh.portal serve
+
+portal-link: $(STAMP)
+	@$(ENV) python -m bhxh.portal link "$(UNIT)" $(if $(OBLIGATION),--obligation $(OBLIGATION)) $(if $(CYCLE),--cycle $(CYCLE))
+
+pull-mail: $(STAMP)
+	@$(ENV) python -m bhxh.cli.pull_mail $(if $(RELEASE),--release $(RELEASE))

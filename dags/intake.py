@@ -4,6 +4,10 @@ A short schedule rather than a sensor: a sensor would hold a worker slot all day
 run that finds nothing costs a second; every run is idempotent (the same file is stored once, by checksum), and
 a file is archived only after the store committed it, so a store outage leaves files in the inbox for the next
 run. Each unit then gets an acknowledgement or its list of errors by e-mail.
+
+Beside it, the department's mailbox (connection `bhxh_mailbox`, else $BHXH_IMAP_URL) is pulled: each message's
+attachments (the signed report and its data appendix) become one submission, received at the server's
+INTERNALDATE, with a receipt; a message leaves the INBOX for "processed" only once the store committed it.
 """
 
 from __future__ import annotations
@@ -37,14 +41,25 @@ def tiep_nhan_bao_cao():
         print(line)
         return summary
 
-    @task(retries=3, retry_delay=dt.timedelta(seconds=30), retry_exponential_backoff=True)
-    def send_answers(_summary: dict) -> dict:
+    @task
+    def pull_mailbox() -> dict:
+        """Take every message of the department's mailbox in (one submission and one receipt each), then move it."""
+        from bhxh.steps.mailbox import pull_mailbox as run
+        from common.wiring import mailbox_url, store_url
+
+        summary, line = run(mailbox_url(), store_url())
+        print(line)
+        return summary
+
+    # all_done: the inbox's answers go out even while the mailbox is unreachable (and the reverse)
+    @task(retries=3, retry_delay=dt.timedelta(seconds=30), retry_exponential_backoff=True, trigger_rule="all_done")
+    def send_answers() -> dict:
         from bhxh.steps.delivery import deliver
         from common.wiring import channel_urls, store_url
 
         return deliver(store_url(), channel_urls(), channel="email")
 
-    send_answers(ingest_inbox())
+    [ingest_inbox(), pull_mailbox()] >> send_answers()
 
 
 tiep_nhan_bao_cao()

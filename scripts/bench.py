@@ -4,6 +4,7 @@ out/bench/results.json. See docs/performance.md.
     python scripts/bench.py            full run (~21 min on 2 cores)
     python scripts/bench.py --quick    parse, cycle overhead (dag.test), validation, notification and hostile-input subsets (~5 min)
     python scripts/bench.py --only scale,backfill
+    python scripts/bench.py --only mailbox,portal      the units' ways in (Dovecot on loopback, the portal)
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "include"))
 os.environ.setdefault("BHXH_TEMPLATES_DIR", str(ROOT / "templates"))
 
-ALL = ["parse", "dagtest", "scheduler", "scale", "backfill", "throughput", "notifications", "hostile"]
+ALL = ["parse", "dagtest", "scheduler", "scale", "backfill", "throughput", "notifications", "hostile", "mailbox", "portal"]
 QUICK = ["parse", "dagtest", "throughput", "notifications", "hostile"]
 
 
@@ -81,6 +82,14 @@ def table(results: dict) -> list[tuple[str, str, str, str, str]]:
         rows.append((f"hostile input, slowest of {len(r['files'])} files ({slow['file']})",
                      f"{_fmt(slow['seconds'], ' s')}, {slow['peak_rss_mb']} MB", baseline,
                      f"peak RSS {heavy['peak_rss_mb']} MB ({heavy['file']}); limits {r['limits']['memory_mb']} MB, {r['limits']['cpu_s']} s CPU", ok(r)))
+    if (r := results.get("mailbox")) and "error" not in r:
+        rows.append((f"mailbox pull {r['messages']} messages (PDF + XLSX)", _fmt(r["pull_s"], " s"), _fmt(r["imaplib_fetch_s"], " s"),
+                     f"ratio {r['ratio_to_imaplib']} to imaplib fetch; {r['ratio_to_validation']} to in-process validation "
+                     f"({r['validate_in_process_s']} s); {r['messages_per_s']} msg/s", "—"))
+    if (r := results.get("portal")) and "error" not in r:
+        rows.append((f"portal {r['uploads']} uploads, {r['clients']} clients, p95", _fmt(r["p95_s"], " s"), _fmt(r["validate_p95_s"], " s"),
+                     f"ratio {r['ratio_p95_to_validation']} to in-process validation p95; {r['uploads_per_s']} uploads/s; "
+                     f"HTTP {r['http_status']}", "—"))
     for name, r in results.items():
         if isinstance(r, dict) and "error" in r:
             rows.append((name, "ERROR", "—", r["error"].strip().splitlines()[-1][:80], "NO"))

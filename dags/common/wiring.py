@@ -9,6 +9,7 @@ STORE_CONN_ID = "bhxh_store"
 APPRISE_CONN_ID = "bhxh_apprise"
 ISSUER_CONN_ID = "bhxh_issuer"
 SIGNING_CONN_ID = "bhxh_signing"
+MAILBOX_CONN_ID = "bhxh_mailbox"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -72,3 +73,17 @@ def document_settings(department: str) -> dict:
         extra = signing.extra_dejson
         settings["signing"] = {"p12_base64": extra.get("p12_base64"), "p12_path": extra.get("p12_path"), "passphrase": signing.password}
     return settings
+
+
+def mailbox_url() -> str | None:
+    """The department's mailbox: the `bhxh_mailbox` connection (type imap: host, port, login, password, schema =
+    folder; extra use_ssl, starttls, processed, cafile), else $BHXH_IMAP_URL, else None (no mailbox to pull)."""
+    from airflow.sdk import BaseHook
+
+    from bhxh.steps.mailbox import url_from_connection
+
+    try:
+        conn = BaseHook.get_connection(MAILBOX_CONN_ID)
+    except Exception:  # no such connection: the environment, or no mailbox at all
+        return os.environ.get("BHXH_IMAP_URL") or None
+    return url_from_connection(conn.host, conn.port, conn.login, conn.password, conn.schema, conn.extra_dejson)

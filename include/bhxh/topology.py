@@ -35,7 +35,8 @@ AIRFLOW_SERVICES: dict[str, str] = {
     "airflow-triggerer": "triggerer",
     "airflow-worker": "celery worker",
 }
-OTHER_SERVICES = ("postgres", "redis", "airflow-init", "mailpit", "chat-catcher")
+OTHER_SERVICES = ("postgres", "redis", "airflow-init", "mailpit", "chat-catcher", "bhxh-portal")
+PORTAL_SERVICE = "bhxh-portal"  # the unit portal (bhxh.portal): units reach it, never Airflow
 
 # Imported once by each Celery worker before it forks (Celery's `imports` setting).
 WORKER_PRELOAD = ("bhxh.steps.cycle",)
@@ -81,6 +82,12 @@ class Topology:
     mail_name: str = "He thong bao cao BHXH"
     chat_url: str = "json://chat-catcher:8525/chat"
     admin_user: str = "admin"
+    # the units' ways in (issue 17): the portal's public address and link secret, the trust roots of signed
+    # documents, the department's mailbox (empty: none to pull)
+    portal_url: str = "http://127.0.0.1:8090"
+    portal_secret: str = ""
+    trust_dir: str = ""
+    imap_url: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -160,10 +167,27 @@ def airflow_env(t: Topology) -> dict[str, str]:
         "BHXH_STORE_URL": store_url(t),
         "BHXH_TEMPLATES_DIR": t.templates_dir,
         "BHXH_OUT_DIR": t.out_dir,
+        "BHXH_PORTAL_URL": t.portal_url,
+        "BHXH_PORTAL_SECRET": t.portal_secret,
+        "BHXH_TRUST_DIR": t.trust_dir,
+        "BHXH_IMAP_URL": t.imap_url,
         "PYTHONPATH": t.include_dir,
     }
     env.update(t.extra)
     return env
+
+
+def portal_env(t: Topology) -> dict[str, str]:
+    """The unit portal's environment (compose: the `bhxh-portal` service): the store, the templates, the link
+    secret and public address, the trust roots; nothing of Airflow."""
+    return {
+        "BHXH_STORE_URL": store_url(t),
+        "BHXH_TEMPLATES_DIR": t.templates_dir,
+        "BHXH_PORTAL_URL": t.portal_url,
+        "BHXH_PORTAL_SECRET": t.portal_secret,
+        "BHXH_TRUST_DIR": t.trust_dir,
+        "PYTHONPATH": t.include_dir,
+    }
 
 
 def compose_topology() -> Topology:
@@ -189,6 +213,10 @@ def compose_topology() -> Topology:
         mail_from="${SMTP_FROM:-baocao@vss.example}",
         chat_url="${BHXH_CHAT_URL:-json://chat-catcher:8525/chat}",
         admin_user="${AIRFLOW_ADMIN_USER:-admin}",
+        portal_url="${BHXH_PORTAL_URL:-http://localhost:8090}",
+        portal_secret="${BHXH_PORTAL_SECRET:?set BHXH_PORTAL_SECRET in .env}",  # noqa: S106
+        trust_dir=f"{home}/trust",
+        imap_url="${BHXH_IMAP_URL:-}",
     )
 
 
@@ -205,6 +233,7 @@ def native_topology(root: str, home: str, **values) -> Topology:
         "redis_host": "127.0.0.1",
         "api_host": "127.0.0.1",
         "smtp_host": "127.0.0.1",
+        "trust_dir": f"{root}/trust",
     }
     return Topology(**(base | values))
 
@@ -270,9 +299,9 @@ def _from_environment() -> Topology:
     return Topology(**resolved)
 
 
-def _compose_env_yaml() -> str:
-    lines = ["  environment:", "    &airflow-common-env"]
-    for key, value in airflow_env(compose_topology()).items():
+def _compose_env_yaml(env: dict[str, str] | None = None, anchor: str | None = "airflow-common-env") -> str:
+    lines = ["  environment:"] + ([f"    &{anchor}"] if anchor else [])
+    for key, value in (env if env is not None else airflow_env(compose_topology())).items():
         lines.append(f"    {key}: {quote_yaml(value)}")
     return "\n".join(lines)
 
@@ -287,6 +316,9 @@ def main(argv: list[str] | None = None) -> int:
     if args[:1] == ["compose-env"]:
         print(_compose_env_yaml())
         return 0
+    if args[:1] == ["portal-env"]:
+        print(_compose_env_yaml(portal_env(compose_topology()), anchor=None))
+        return 0
     if args[:1] == ["init"]:
         t = _from_environment()
         url = init_store(t)
@@ -295,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
             write_admin_password(t, password)
         print(f"Kho báo cáo sẵn sàng / store ready: {url.replace(t.store_password or '', '***') if t.store_password else url}")
         return 0
-    print("usage: python -m bhxh.topology {compose-env|init}", file=sys.stderr)
+    print("usage: python -m bhxh.topology {compose-env|portal-env|init}", file=sys.stderr)
     return 2
 
 

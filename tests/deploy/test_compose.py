@@ -113,7 +113,7 @@ def test_secrets_come_from_env_file(compose):
     used = set(re.findall(r"(?<!\$)\$\{([A-Z][A-Z0-9_]*)", text))
     assert used - documented - {"AIRFLOW_PROJ_DIR"} == set()
     for secret in ("AIRFLOW_FERNET_KEY", "AIRFLOW_JWT_SECRET", "POSTGRES_PASSWORD", "BHXH_STORE_PASSWORD",
-                   "SMTP_PASSWORD", "AIRFLOW_ADMIN_PASSWORD"):
+                   "SMTP_PASSWORD", "AIRFLOW_ADMIN_PASSWORD", "BHXH_PORTAL_SECRET"):
         assert f"${{{secret}:?" in text, secret
     assert ".env" in (ROOT / ".gitignore").read_text().split()
     assert compose["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD")
@@ -149,3 +149,25 @@ def test_native_topology_uses_the_same_function(tmp_path):
     assert env["AIRFLOW__CORE__DAGS_FOLDER"] == f"{ROOT}/dags"
     assert env["BHXH_TEMPLATES_DIR"] == f"{ROOT}/templates"
     assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://")
+
+
+def test_the_unit_portal_is_a_service_apart_from_airflow(compose):
+    """Units reach the portal, never Airflow: its own service, the environment topology.portal_env gives it (the
+    store, the templates, the link secret and address, the trust roots) and nothing of Airflow's."""
+    portal = compose["services"][topology.PORTAL_SERVICE]
+    assert _env(portal) == topology.portal_env(topology.compose_topology())
+    assert not [k for k in _env(portal) if k.startswith("AIRFLOW")]
+    assert portal["entrypoint"][:4] == ["python", "-m", "bhxh.portal", "serve"] and "0.0.0.0" in portal["entrypoint"]  # noqa: S104 (inside its container)
+    assert portal["ports"] == ["${BHXH_PORTAL_PORT:-8090}:8090"]
+    assert "/suc-khoe" in " ".join(portal["healthcheck"]["test"])
+    assert portal["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+    for volume in portal["volumes"] + compose["x-airflow-common"]["volumes"][:5]:
+        assert volume.endswith(":ro"), volume  # code, templates and trust roots are read-only
+    assert "${AIRFLOW_PROJ_DIR:-.}/trust:/opt/airflow/trust:ro" in portal["volumes"]
+    assert "${AIRFLOW_PROJ_DIR:-.}/trust:/opt/airflow/trust:ro" in compose["x-airflow-common"]["volumes"]
+    assert (ROOT / "trust" / "README.md").is_file()
+    # the Airflow side mints the same links (reminders) and reads the same trust roots and mailbox
+    common = topology.airflow_env(topology.compose_topology())
+    for key in ("BHXH_PORTAL_URL", "BHXH_PORTAL_SECRET", "BHXH_TRUST_DIR"):
+        assert common[key] == _env(portal)[key]
+    assert common["BHXH_IMAP_URL"] == "${BHXH_IMAP_URL:-}"

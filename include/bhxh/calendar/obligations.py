@@ -136,6 +136,9 @@ class Obligation(_Strict):
     # rule, Bộ luật Dân sự 2015 Điều 148) or `last_working_day_of_month` (the deadline stays inside the month).
     during_month_reading: Literal["next_working_day", "last_working_day_of_month"] = "next_working_day"
     variants: tuple[Variant, ...] = ()
+    # Whether the signed report ("báo cáo có chữ ký số") must come with the appendix: required (missing or broken is
+    # an error), recommended (its state is shown on the receipt), not_asked (issue 17; bhxh.intake.signatures).
+    signature: Literal["required", "recommended", "not_asked"] = "recommended"
 
     @model_validator(mode="after")
     def _consistent(self) -> Obligation:

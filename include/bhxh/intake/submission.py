@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -238,11 +239,18 @@ def ingest(
     *,
     catalogue: Catalogue | None = None,
     registry: UnitRegistry | None = None,
+    document_sha256: str | None = None,
+    extra_problems: Sequence[Problem] = (),
 ) -> IngestResult:
-    """Keep a file and its validation outcome; the same file for the same unit and cycle is kept once."""
+    """Keep a file and its validation outcome; the same file for the same unit and cycle is kept once.
+
+    `document_sha256`: the signed report sent with this appendix (bhxh.intake.parcels keeps its bytes), part of
+    the version's identity; `extra_problems`: what the channel found wrong besides the appendix (a required
+    signature missing or broken)."""
     parsed, problems, cycle, meta = check_submission(content, filename, catalogue=catalogue, registry=registry, received_at=received_at)
+    problems = [*problems, *extra_problems]
     digest = sha256(content)
-    existing = _existing(session, digest, meta)
+    existing = _existing(session, digest, meta, document_sha256 or "")
     if existing is not None:
         return existing
     if session.get(StoredFile, digest) is None:
@@ -252,7 +260,9 @@ def ingest(
         data = {"rows": _jsonable(parsed.frame)}
         if parsed.tasks is not None:
             data["tasks"] = _jsonable(parsed.tasks)
-    return _keep(session, meta, digest, filename, len(content), received_at, cycle, problems, parsed.problem_count, data)
+    found = parsed.problem_count or len(problems) - len(extra_problems)  # every problem the intake itself found
+    count = found + len(extra_problems)
+    return _keep(session, meta, digest, filename, len(content), received_at, cycle, problems, count, data, document_sha256 or "")
 
 
 def ingest_refused(
@@ -275,13 +285,14 @@ def ingest_refused(
     return _keep(session, meta, digest, filename, size, received_at, cycle, [reason], 1, None)
 
 
-def _existing(session: Session, digest: str, meta: dict[str, str | None]) -> IngestResult | None:
+def _existing(session: Session, digest: str, meta: dict[str, str | None], document_sha256: str = "") -> IngestResult | None:
     found = session.scalar(
         select(Submission).where(
             Submission.sha256 == digest,
             _same(Submission.obligation_id, meta["obligation"]),
             _same(Submission.cycle_key, meta["period"]),
             _same(Submission.unit_id, meta["unit"]),
+            Submission.document_sha256 == document_sha256,
         )
     )
     if found is None:
@@ -291,13 +302,14 @@ def _existing(session: Session, digest: str, meta: dict[str, str | None]) -> Ing
                         duplicate=True, late=found.late, error_count=found.error_count or len(errors))
 
 
-def _keep(session, meta, digest, filename, size, received_at, cycle, problems, count, data) -> IngestResult:
+def _keep(session, meta, digest, filename, size, received_at, cycle, problems, count, data, document_sha256="") -> IngestResult:
     status = "rejected" if problems else "accepted"
     late = cycle.is_late(received_at) if cycle else None
     sub = Submission(
         obligation_id=meta["obligation"], cycle_key=meta["period"], unit_id=meta["unit"], sha256=digest,
         original_name=Path(filename).name[:255], size=size, received_at=received_at, status=status, late=late,
         data=data, errors=[p.as_dict() for p in problems] or None, error_count=count or len(problems),
+        document_sha256=document_sha256,
     )
     session.add(sub)
     session.flush()

@@ -9,6 +9,7 @@ units without an accepted submission are reminded. The outbox's dedup key makes 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -108,11 +109,13 @@ def messages_due(
     include_past: bool = False,
     today: dt.date | None = None,
     workdays: WorkdayCalendar | None = None,
+    links: Callable[[str, str, str], str] | None = None,
 ) -> list[Message]:
     """The calls, reminders, overdue notices and missing summaries owed on `day` (empty on non-working days).
 
     A run for a day long gone (more than one working day before `today`) sends nothing unless `include_past`:
-    backfilling a past period must not remind units about deadlines long passed.
+    backfilling a past period must not remind units about deadlines long passed. `links(unit, obligation,
+    cycle)`: the unit's personal portal link, written into its e-mails (bhxh.intake.links; never into chat).
     """
     workdays = workdays or default_workdays()
     today = today or dt.datetime.now(TZ).date()
@@ -133,7 +136,7 @@ def messages_due(
         for family, offset in kinds:
             kind = family if offset is None else f"{family}_{offset}"
             for unit in pending:
-                out += _unit_messages(plan, unit, family, kind, offset)
+                out += _unit_messages(plan, unit, family, kind, offset, links)
         if summary and pending and plan.recipient is not None:
             out += _summary_messages(plan, pending, day)
     return out
@@ -153,7 +156,8 @@ def _context(plan: CyclePlan, **extra) -> dict:
 
 
 def _unit_messages(
-    plan: CyclePlan, unit: ExpectedUnit, family: str, kind: str, offset: int | None
+    plan: CyclePlan, unit: ExpectedUnit, family: str, kind: str, offset: int | None,
+    links: Callable[[str, str, str], str] | None = None,
 ) -> list[Message]:
     ob, cycle = plan.obligation, plan.cycle
     form = get_form(ob.schema_name)
@@ -166,7 +170,9 @@ def _unit_messages(
     )
     stem = TEMPLATE_OF[family]
     subject = render(f"email/{stem}.subject.j2", **ctx).strip()
-    bodies = {"email": render(f"email/{stem}.txt.j2", **ctx), "chat": render(f"chat/{stem}.txt.j2", **ctx)}
+    # the personal link is a credential: only in the e-mail to the unit's own address, never in a chat channel
+    portal_link = links(unit.id, ob.id, cycle.key) if links else None
+    bodies = {"email": render(f"email/{stem}.txt.j2", **ctx, portal_link=portal_link), "chat": render(f"chat/{stem}.txt.j2", **ctx)}
     return to_unit(ob.id, cycle.key, unit, kind, subject, bodies)
 
 

@@ -65,7 +65,9 @@ class Submission(Base):
     """One version of a unit's report for a cycle ("bản báo cáo"). Every version is kept."""
 
     __tablename__ = "submissions"
-    __table_args__ = (UniqueConstraint("obligation_id", "cycle_key", "unit_id", "sha256", name="uq_submission_file"),)
+    __table_args__ = (
+        UniqueConstraint("obligation_id", "cycle_key", "unit_id", "sha256", "document_sha256", name="uq_submission_file"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     obligation_id: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -80,6 +82,9 @@ class Submission(Base):
     data: Mapped[dict | None] = mapped_column(JSON)  # the validated rows, as plain JSON
     errors: Mapped[list | None] = mapped_column(JSON)  # the first MAX_PROBLEMS problems and one that counts the rest
     error_count: Mapped[int | None] = mapped_column(Integer)  # every problem found (NULL before 0003)
+    # The signed report sent with the appendix (issue 17, migration 0005): part of what makes a version, so the
+    # same appendix sent again with a newly signed document is a new version; "" when none came with it.
+    document_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 class ValidationResult(Base):
@@ -121,3 +126,63 @@ class OutboxMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # when a sender took it
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+# -- the units' ways in (issue 17, migration 0005_channels) ---------------------------------------------------
+class Parcel(Base):
+    """What a unit sent in one go by one channel ("hồ sơ nộp"): a message's attachments, an upload.
+
+    `ref` is the channel's own identity of the delivery (the message's Message-ID, an upload's id): the same
+    delivery is recorded once. `state`: stored (its appendix went through the intake: `submission_id`), held
+    (from a sender the registry does not know for the unit: kept, not counted), released (held, then let in
+    by an operator), refused (nothing usable in it: `reason`). `receipt_number` is the receipt's
+    ("giấy biên nhận") number.
+    """
+
+    __tablename__ = "parcels"
+    __table_args__ = (UniqueConstraint("channel", "ref", name="uq_parcel_ref"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))  # mailbox | portal
+    ref: Mapped[str] = mapped_column(String(400))
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    sender: Mapped[str | None] = mapped_column(String(320))
+    sender_verified: Mapped[bool | None] = mapped_column(Boolean)
+    unit_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    obligation_id: Mapped[str | None] = mapped_column(String(64))
+    cycle_key: Mapped[str | None] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))  # stored | held | released | refused
+    reason: Mapped[str | None] = mapped_column(String(64))
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
+    receipt_number: Mapped[str | None] = mapped_column(String(32), unique=True)
+    signature_state: Mapped[str | None] = mapped_column(String(16))
+    signature: Mapped[dict | None] = mapped_column(JSON)  # the signers found, as plain JSON
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class ParcelFile(Base):
+    """One file of a parcel, with the name the sender gave it; the bytes are in stored_files (kept byte for byte)
+    unless the parcel was refused (then only its name, size and checksum are kept)."""
+
+    __tablename__ = "parcel_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    parcel_id: Mapped[int] = mapped_column(ForeignKey("parcels.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # appendix | document | ignored
+    kind: Mapped[str] = mapped_column(String(8))  # xlsx | csv | pdf | docx | other
+    name: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    kept: Mapped[bool] = mapped_column(Boolean)  # the bytes are in stored_files under sha256
+    note: Mapped[str | None] = mapped_column(String(64))
+
+
+class PortalKey(Base):
+    """The version of a unit's portal key: a unit's links are signed with a key derived from it, so raising
+    the version (rotating the key) revokes every link it was given. No row: version 1."""
+
+    __tablename__ = "portal_keys"
+
+    unit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    rotated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
